@@ -1,0 +1,609 @@
+"""Allocation math (SPEC §4): cluster split, store factors, manufacturing quantity, initial
+allocation vs DC holdback, replenishment, variance, re-forecast and markdown.
+
+Forecast once, allocate with math: every number here is plain arithmetic on the category
+forecast and the store history, exact where a planner would check it by hand. Inputs that are
+floats are read through their decimal text (``str(0.55)`` -> 0.55 exactly), so 0.60 - 0.55 is
+0.05 and not 0.04999..., and thresholds like "exactly 0.20 does not trigger" hold.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import NamedTuple, TypeVar
+
+import pandas as pd
+
+from mlpipeline.clustering import CLUSTER_IDS
+
+K = TypeVar("K", bound=Hashable)
+
+HISTORICAL_WEIGHT = 0.7  # store factor = 0.7 * historical share + 0.3 * attribute share
+ATTRIBUTE_WEIGHT = 0.3
+ALLOCATION_COLUMNS = ("store_id", "cluster", "historical_units", "store_size_sqft", "median_income")
+
+REPLENISHMENT_STRATEGIES = ("none", "weekly", "bi-weekly")
+DEFAULT_SAFETY_STOCK = 0.20
+NO_REPLENISHMENT_SAFETY_STOCK = 0.25
+SAFETY_STOCK_RANGE = (Decimal("0.10"), Decimal("0.30"))
+
+VARIANCE_THRESHOLD = 0.20
+EMERGENCY_VARIANCE = Fraction(3, 10)
+REFORECAST_PRIOR_WEEKS = 4.0
+
+MARKDOWN_TARGET = 0.60
+MARKDOWN_ELASTICITY = 2.0
+ELASTICITY_RANGE = (Decimal("1.0"), Decimal("3.0"))
+MARKDOWN_CAP = Decimal("0.40")
+MARKDOWN_STEP = Decimal("0.05")
+LIFT_PER_MARKDOWN = Decimal("1.5")
+
+
+def _exact(value: float | int | Decimal | Fraction) -> Fraction:
+    """Exact rational of a number as written: floats go through their shortest decimal text."""
+    if isinstance(value, Fraction):
+        return value
+    try:
+        return Fraction(str(value))
+    except ValueError:
+        raise ValueError(f"not a finite number: {value!r}") from None
+
+
+def _decimal(value: float | int | Decimal) -> Decimal:
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
+
+
+def _round_half_up(value: Fraction) -> int:
+    """Nearest integer, halves away from zero for the non-negative quantities used here."""
+    return math.floor(value + Fraction(1, 2))
+
+
+def _non_negative(name: str, value: float | int) -> Fraction:
+    exact = _exact(value)
+    if exact < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return exact
+
+
+# --- rounding and shares -------------------------------------------------------------------
+
+
+def split_by_shares(total: int, shares: Mapping[K, float]) -> dict[K, int]:
+    """Largest-remainder split of ``total`` whole units in proportion to ``shares``.
+
+    quota_k = total * share_k / sum(shares); each key gets floor(quota_k), and the units left
+    over go one each to the largest remainders. The result sums exactly to ``total``, is never
+    negative, and a zero share never gets a unit. Shares need not sum to 1. Ties are broken by the
+    larger share, then by the key's position in ``shares`` (so callers pass keys in a stable
+    order, e.g. sorted store ids). ``total`` 0 gives all zeros; a positive total over shares that
+    are all zero (or empty) raises ValueError.
+    """
+    if isinstance(total, bool) or int(total) != total or total < 0:
+        raise ValueError(f"total must be a whole number >= 0, got {total}")
+    total = int(total)
+    keys = list(shares)
+    weights = [_non_negative(f"share of {key!r}", shares[key]) for key in keys]
+    if total == 0:
+        return {key: 0 for key in keys}
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        raise ValueError(f"cannot split {total} units: every share is zero")
+    quotas = [total * weight / weight_sum for weight in weights]
+    units = [math.floor(quota) for quota in quotas]
+    leftover = total - sum(units)
+    by_remainder = sorted(range(len(keys)), key=lambda i: (-(quotas[i] - units[i]), -weights[i], i))
+    for i in by_remainder[:leftover]:
+        units[i] += 1
+    return dict(zip(keys, units))
+
+
+def cluster_shares(sales_by_cluster: Mapping[str, float]) -> dict[str, float]:
+    """share_c = sales_c / sum of sales over all clusters (last 52 weeks of history).
+    Vector: sales 40/35/25% of the chain -> shares 0.40/0.35/0.25 -> 3,200/2,800/2,000 of 8,000."""
+    exact = {cluster: _non_negative(f"sales of {cluster}", sales) for cluster, sales in sales_by_cluster.items()}
+    total = sum(exact.values())
+    if total == 0:
+        raise ValueError("cluster shares need some historical sales; every cluster sold 0 units")
+    return {cluster: float(sales / total) for cluster, sales in exact.items()}
+
+
+def store_factors(stores: pd.DataFrame) -> pd.DataFrame:
+    """Each store's factor (its share of its cluster's units).
+
+    factor = 0.7 * historical share + 0.3 * attribute share, renormalised to sum to 1 in the
+    cluster, where historical share = store units / cluster units (last 52 weeks), attribute
+    score = mean(size / cluster mean size, income / cluster mean income) and attribute share =
+    score / sum of scores in the cluster. History dominates; the attributes keep a store with a
+    thin history from being starved. A cluster without any sales falls back to the attribute
+    shares (that is what the renormalisation does when every historical share is 0).
+    Vector: Store_01 0.7 * 5.48% + 0.3 * 5.55% = 5.50%.
+
+    ``stores`` has the columns of ALLOCATION_COLUMNS; returns one row per store, sorted by
+    cluster then store_id, with historical_units, historical_share, attribute_score,
+    attribute_share and factor.
+    """
+    missing = [c for c in ALLOCATION_COLUMNS if c not in stores.columns]
+    if missing:
+        raise ValueError(f"store frame is missing columns: {', '.join(missing)}")
+    frame = stores[list(ALLOCATION_COLUMNS)].copy()
+    frame["store_id"] = frame["store_id"].astype(str)
+    if frame["store_id"].duplicated().any():
+        raise ValueError("store ids must be unique")
+    if frame["cluster"].isna().any():
+        raise ValueError("every store needs a cluster")
+    for column in ("historical_units", "store_size_sqft", "median_income"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        if frame[column].isna().any():
+            raise ValueError(f"{column} must be numeric for every store")
+    if (frame["historical_units"] < 0).any():
+        raise ValueError("historical_units must be >= 0")
+    if (frame[["store_size_sqft", "median_income"]] <= 0).any().any():
+        raise ValueError("store_size_sqft and median_income must be > 0")
+
+    by_cluster = frame.groupby("cluster")
+    cluster_units = by_cluster["historical_units"].transform("sum")
+    frame["historical_share"] = (frame["historical_units"] / cluster_units.where(cluster_units > 0)).fillna(0.0)
+    frame["attribute_score"] = (
+        frame["store_size_sqft"] / by_cluster["store_size_sqft"].transform("mean")
+        + frame["median_income"] / by_cluster["median_income"].transform("mean")
+    ) / 2
+    frame["attribute_share"] = frame["attribute_score"] / by_cluster["attribute_score"].transform("sum")
+    blended = HISTORICAL_WEIGHT * frame["historical_share"] + ATTRIBUTE_WEIGHT * frame["attribute_share"]
+    frame["factor"] = blended / blended.groupby(frame["cluster"]).transform("sum")
+    order = frame["cluster"].map(_cluster_rank)
+    return frame.assign(_order=order).sort_values(["_order", "cluster", "store_id"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _cluster_rank(cluster: str) -> int:
+    return CLUSTER_IDS.index(cluster) if cluster in CLUSTER_IDS else len(CLUSTER_IDS)
+
+
+# --- manufacturing and the initial / holdback split ------------------------------------------
+
+
+def default_safety_stock(strategy: str) -> float:
+    """20% safety stock, 25% when there is no replenishment (the DC cannot top up a store)."""
+    if strategy not in REPLENISHMENT_STRATEGIES:
+        raise ValueError(f"replenishment strategy must be one of {', '.join(REPLENISHMENT_STRATEGIES)}, got {strategy!r}")
+    return NO_REPLENISHMENT_SAFETY_STOCK if strategy == "none" else DEFAULT_SAFETY_STOCK
+
+
+def manufacturing_quantity(demand: float, safety_stock_pct: float) -> int:
+    """mfg = demand * (1 + safety stock), rounded half up to whole units.
+    Safety stock must be within 0.10..0.30 (ValueError otherwise). 8,000 -> 9,600 at 0.20, 10,000 at 0.25."""
+    stock = _decimal(safety_stock_pct)
+    low, high = SAFETY_STOCK_RANGE
+    if not low <= stock <= high:
+        raise ValueError(f"safety_stock_pct must be within {low}..{high}, got {safety_stock_pct}")
+    return _round_half_up(_non_negative("demand", demand) * (1 + _exact(stock)))
+
+
+class InitialHoldback(NamedTuple):
+    initial: int  # ships to stores at week 0
+    holdback: int  # stays at the DC for replenishment
+
+
+def split_initial_holdback(manufacturing_qty: int, holdback_pct: float) -> InitialHoldback:
+    """initial = round_half_up(mfg * (1 - h)), holdback = mfg - initial, so the two always add up
+    to the order. 9,600 at 0.45 -> 5,280 / 4,320; 10,000 at 0 -> 10,000 / 0."""
+    mfg = _non_negative("manufacturing_qty", manufacturing_qty)
+    if mfg.denominator != 1:
+        raise ValueError(f"manufacturing_qty must be whole units, got {manufacturing_qty}")
+    holdback = _exact(holdback_pct)
+    if not 0 <= holdback <= 1:
+        raise ValueError(f"holdback_pct must be within 0..1, got {holdback_pct}")
+    initial = _round_half_up(mfg * (1 - holdback))
+    return InitialHoldback(initial=initial, holdback=int(mfg) - initial)
+
+
+# --- the allocation plan ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreAllocation:
+    store_id: str
+    cluster: str
+    factor: float  # share of the cluster
+    share: float  # share of the category = cluster share * factor
+    planned_units: int  # season demand planned for the store
+    initial_units: int  # ships at week 0
+    holdback_units: int  # reserved for the store at the DC
+
+    @property
+    def total_units(self) -> int:
+        return self.initial_units + self.holdback_units
+
+
+@dataclass(frozen=True)
+class ClusterAllocation:
+    cluster: str
+    share: float
+    store_count: int
+    planned_units: int
+    initial_units: int
+    holdback_units: int
+
+
+@dataclass(frozen=True)
+class AllocationPlan:
+    forecast_total: float
+    weekly_forecast: list[float]
+    demand_units: int  # forecast_total rounded half up
+    safety_stock_pct: float
+    holdback_pct: float
+    manufacturing_qty: int
+    initial_total: int
+    holdback_total: int
+    clusters: list[ClusterAllocation]
+    stores: list[StoreAllocation]
+
+    def store_weekly_plan(self, store_id: str) -> list[float]:
+        """The store's planned weekly curve (its category share times the weekly forecast)."""
+        for store in self.stores:
+            if store.store_id == store_id:
+                return store_weekly_plan(store.share, self.weekly_forecast)
+        raise KeyError(store_id)
+
+
+def store_weekly_plan(store_share: float, weekly_forecast: Sequence[float]) -> list[float]:
+    """planned units of a store in week w = store share of the category * category forecast of w."""
+    return [store_share * float(units) for units in weekly_forecast]
+
+
+def allocate(
+    forecast_total: float,
+    weekly_forecast: Sequence[float],
+    stores: pd.DataFrame,
+    safety_stock_pct: float,
+    holdback_pct: float,
+) -> AllocationPlan:
+    """Category forecast -> clusters -> stores.
+
+    Cluster shares come from the last 52 weeks of sales (``historical_units``), store factors from
+    store_factors(); mfg = manufacturing_quantity(forecast, ss) and (initial, holdback) =
+    split_initial_holdback(mfg, h). Planned units, initial and holdback are each split with
+    largest remainder, first to clusters by cluster share, then within a cluster by store factor,
+    so store rows sum exactly to their cluster row and cluster rows to the plan totals.
+    ``weekly_forecast`` must add up to ``forecast_total`` (within one unit).
+    """
+    weekly = [float(units) for units in weekly_forecast]
+    total = _non_negative("forecast_total", forecast_total)
+    if abs(sum(weekly) - float(total)) > max(1.0, 1e-9 * float(total)):
+        raise ValueError(f"weekly forecast sums to {sum(weekly):.2f}, not the forecast total {float(total):.2f}")
+    factors = store_factors(stores)
+    if factors.empty:
+        raise ValueError("allocation needs at least one store")
+    cluster_sales = factors.groupby("cluster", sort=False)["historical_units"].sum()
+    shares = cluster_shares(cluster_sales.to_dict())
+    demand_units = _round_half_up(total)
+    mfg = manufacturing_quantity(forecast_total, safety_stock_pct)
+    initial_total, holdback_total = split_initial_holdback(mfg, holdback_pct)
+    by_cluster = {
+        "planned": split_by_shares(demand_units, shares),
+        "initial": split_by_shares(initial_total, shares),
+        "holdback": split_by_shares(holdback_total, shares),
+    }
+
+    clusters: list[ClusterAllocation] = []
+    stores_out: list[StoreAllocation] = []
+    for cluster, members in factors.groupby("cluster", sort=False):
+        store_ids = members["store_id"].tolist()
+        factor = dict(zip(store_ids, members["factor"]))
+        per_store = {kind: split_by_shares(units[cluster], factor) for kind, units in by_cluster.items()}
+        clusters.append(ClusterAllocation(
+            cluster=cluster,
+            share=shares[cluster],
+            store_count=len(store_ids),
+            planned_units=by_cluster["planned"][cluster],
+            initial_units=by_cluster["initial"][cluster],
+            holdback_units=by_cluster["holdback"][cluster],
+        ))
+        stores_out.extend(StoreAllocation(
+            store_id=store_id,
+            cluster=cluster,
+            factor=float(factor[store_id]),
+            share=shares[cluster] * float(factor[store_id]),
+            planned_units=per_store["planned"][store_id],
+            initial_units=per_store["initial"][store_id],
+            holdback_units=per_store["holdback"][store_id],
+        ) for store_id in store_ids)
+    return AllocationPlan(
+        forecast_total=float(forecast_total),
+        weekly_forecast=weekly,
+        demand_units=demand_units,
+        safety_stock_pct=float(safety_stock_pct),
+        holdback_pct=float(holdback_pct),
+        manufacturing_qty=mfg,
+        initial_total=initial_total,
+        holdback_total=holdback_total,
+        clusters=clusters,
+        stores=stores_out,
+    )
+
+
+# --- replenishment ----------------------------------------------------------------------------
+
+
+def replenishment_due(week: int, strategy: str) -> bool:
+    """Whether replenishment runs after week ``week``'s actuals (weeks count from 1; week 0 is
+    the initial allocation): weekly -> every week; bi-weekly -> even weeks (2, 4, 6, ...);
+    none -> never."""
+    if strategy not in REPLENISHMENT_STRATEGIES:
+        raise ValueError(f"replenishment strategy must be one of {', '.join(REPLENISHMENT_STRATEGIES)}, got {strategy!r}")
+    if week < 1:
+        raise ValueError(f"in-season weeks start at 1, got {week}")
+    if strategy == "weekly":
+        return True
+    return strategy == "bi-weekly" and week % 2 == 0
+
+
+def replenishment_need(remaining_planned: float, remaining_weeks: int, on_hand: float) -> int:
+    """need = ceil(max(0, remaining planned units / remaining weeks - on hand)): one week of the
+    store's remaining plan, less what it already holds, rounded up so a store is never left a
+    fraction short. 105 planned - 58 shipped = 47 over 10 weeks = 4.7 - 2 on hand = 2.7 -> 3.
+    No weeks left -> 0. A negative remaining plan (over-shipped) counts as 0."""
+    if remaining_weeks < 0:
+        raise ValueError(f"remaining_weeks must be >= 0, got {remaining_weeks}")
+    stock = _non_negative("on_hand", on_hand)
+    if remaining_weeks == 0:
+        return 0
+    return max(0, math.ceil(_exact(remaining_planned) / remaining_weeks - stock))
+
+
+@dataclass(frozen=True)
+class Shipment:
+    store_id: str
+    need: int
+    quantity: int
+    partial: bool  # the DC ran out before the full need was met
+
+
+@dataclass(frozen=True)
+class ReplenishmentPlan:
+    shipments: list[Shipment]  # quantity > 0 only, in shipping order
+    unmet: dict[str, int]  # store_id -> units needed but not shipped (partial or nothing shipped)
+    shipped_total: int
+    dc_remaining: int
+
+
+def plan_replenishment(needs: Mapping[str, int], dc_available: int) -> ReplenishmentPlan:
+    """Ship min(need, DC left) store by store in descending order of need (ties by store id), so
+    the stores closest to running out are served first and the DC is never overdrawn. A store
+    shipped less than its need is flagged partial; stores the DC could not reach are in ``unmet``."""
+    dc_left = int(_non_negative("dc_available", dc_available))
+    order = sorted(
+        ((int(_non_negative(f"need of {store}", need)), str(store)) for store, need in needs.items()),
+        key=lambda item: (-item[0], item[1]),
+    )
+    shipments: list[Shipment] = []
+    unmet: dict[str, int] = {}
+    for need, store_id in order:
+        if need == 0:
+            continue
+        quantity = min(need, dc_left)
+        dc_left -= quantity
+        if quantity:
+            shipments.append(Shipment(store_id=store_id, need=need, quantity=quantity, partial=quantity < need))
+        if quantity < need:
+            unmet[store_id] = need - quantity
+    shipped = sum(s.quantity for s in shipments)
+    return ReplenishmentPlan(shipments=shipments, unmet=unmet, shipped_total=shipped, dc_remaining=dc_left)
+
+
+# --- variance ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VarianceResult:
+    actual_cum: float
+    forecast_cum: float
+    variance: float  # |actual - forecast| / forecast
+    signed_variance: float  # (actual - forecast) / forecast, > 0 when selling above plan
+    direction: str  # "over", "under" or "on plan"
+    band: str  # "green", "amber", "red"
+    label: str  # "on track", "elevated", "re-forecast"
+    threshold: float
+    exceeded: bool  # variance > threshold (strict): triggers the automatic re-forecast
+    emergency: bool  # variance > 0.30: emergency-order alert
+
+
+def variance_check(actual_cum: float, forecast_cum: float, threshold: float = VARIANCE_THRESHOLD) -> VarianceResult:
+    """variance = |sum actual(1..N) - sum forecast(1..N)| / sum forecast(1..N), forecast being
+    the current baseline. Bands: < threshold/2 green "on track", threshold/2..threshold amber
+    "elevated", > threshold red "re-forecast" (0.10 / 0.20 at the default threshold); exactly the
+    threshold does not trigger. 3,200 vs 2,550 -> 0.255, red.
+
+    A zero baseline has no relative variance; the actuals become the denominator instead, so any
+    sales read as 1.0 (red, emergency: demand the plan did not expect) and no sales as 0.0.
+    """
+    actual = _non_negative("actual_cum", actual_cum)
+    forecast = _non_negative("forecast_cum", forecast_cum)
+    limit = _non_negative("threshold", threshold)
+    base = forecast if forecast > 0 else actual
+    signed = (actual - forecast) / base if base > 0 else Fraction(0)
+    variance = abs(signed)
+    if variance > limit:
+        band, label = "red", "re-forecast"
+    elif variance >= limit / 2:
+        band, label = "amber", "elevated"
+    else:
+        band, label = "green", "on track"
+    return VarianceResult(
+        actual_cum=float(actual),
+        forecast_cum=float(forecast),
+        variance=float(variance),
+        signed_variance=float(signed),
+        direction="over" if signed > 0 else "under" if signed < 0 else "on plan",
+        band=band,
+        label=label,
+        threshold=float(limit),
+        exceeded=variance > limit,
+        emergency=variance > EMERGENCY_VARIANCE,
+    )
+
+
+# --- re-forecast ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReforecastResult:
+    weeks_observed: int  # N
+    horizon_weeks: int  # H
+    original_total: float  # sum of the plan over weeks 1..H
+    plan_to_date: float  # plan over weeks 1..N
+    actual_to_date: float
+    run_rate_ratio: float  # actual to date / plan to date
+    run_rate_weight: float  # N / (N + prior_weeks)
+    original_remaining_total: float  # plan over weeks N+1..H
+    updated_remaining: list[float]  # weeks N+1..H
+    updated_remaining_total: float
+    updated_total: float  # actual to date + updated remaining
+    change: float  # updated_total - original_total
+    baseline_weekly: list[float]  # actuals 1..N then updated N+1..H: the new variance baseline
+
+
+def reforecast_remaining(
+    plan_weekly: Sequence[float],
+    actual_weekly_to_date: Sequence[float],
+    model_remaining: Sequence[float] | None = None,
+    prior_weeks: float = REFORECAST_PRIOR_WEEKS,
+) -> ReforecastResult:
+    """Updated forecast of weeks N+1..H, a precision-weighted blend of two estimates:
+
+        run-rate_w  = ratio * plan_w,    ratio = sum actual(1..N) / sum plan(1..N)
+        reference_w = model_remaining_w (refit on history + actuals) or, without a model, plan_w
+        updated_w   = w * run-rate_w + (1 - w) * reference_w,   w = N / (N + prior_weeks)
+
+    Why this weight: the ratio is an average over N observed weeks, so its precision grows in
+    proportion to N, while the reference is treated as worth ``prior_weeks`` (default 4) weeks
+    of evidence. Weighting each estimate by its precision gives w = N / (N + prior_weeks): the
+    first week already moves the forecast 20% of the way to the run-rate (the update is not
+    ignored), yet one unusual week cannot rewrite the season (no overreaction); by week 12 the
+    observed rate carries 75%. A zero plan to date gives ratio 1 (no basis to scale the plan).
+    """
+    plan = [float(_non_negative("plan week", units)) for units in plan_weekly]
+    actual = [float(_non_negative("actual week", units)) for units in actual_weekly_to_date]
+    observed, horizon = len(actual), len(plan)
+    if observed > horizon:
+        raise ValueError(f"{observed} weeks of actuals for a {horizon}-week plan")
+    if prior_weeks <= 0:
+        raise ValueError(f"prior_weeks must be > 0, got {prior_weeks}")
+    remaining_plan = plan[observed:]
+    if model_remaining is None:
+        reference = remaining_plan
+    else:
+        reference = [float(_non_negative("model week", units)) for units in model_remaining]
+        if len(reference) != len(remaining_plan):
+            raise ValueError(f"model forecast has {len(reference)} weeks, expected {len(remaining_plan)}")
+    plan_to_date, actual_to_date = sum(plan[:observed]), sum(actual)
+    ratio = actual_to_date / plan_to_date if plan_to_date > 0 else 1.0
+    weight = observed / (observed + prior_weeks)
+    updated = [weight * ratio * p + (1 - weight) * r for p, r in zip(remaining_plan, reference)]
+    updated_total = actual_to_date + sum(updated)
+    return ReforecastResult(
+        weeks_observed=observed,
+        horizon_weeks=horizon,
+        original_total=sum(plan),
+        plan_to_date=plan_to_date,
+        actual_to_date=actual_to_date,
+        run_rate_ratio=ratio,
+        run_rate_weight=weight,
+        original_remaining_total=sum(remaining_plan),
+        updated_remaining=updated,
+        updated_remaining_total=sum(updated),
+        updated_total=updated_total,
+        change=updated_total - sum(plan),
+        baseline_weekly=actual + updated,
+    )
+
+
+@dataclass(frozen=True)
+class DcCoverage:
+    needed: int  # units still to supply for the rest of the season
+    dc_available: int
+    shortage: int  # needed beyond the DC: the emergency order
+    surplus: int  # DC units the updated forecast does not need
+
+
+def units_still_needed_vs_dc(
+    updated_season_total: float, sold_to_date: float, dc_available: int, store_on_hand: float = 0
+) -> DcCoverage:
+    """needed = ceil(max(0, updated season total - sold to date - store stock)),
+    shortage = max(0, needed - DC), surplus = max(0, DC - needed).
+    Re-forecast 10,000 with 3,200 sold and 4,320 at the DC -> 6,800 needed -> shortage 2,480.
+    ``store_on_hand`` defaults to 0 as in that vector; pass the stock already at stores to net
+    it off."""
+    remaining = _non_negative("updated_season_total", updated_season_total) - _non_negative("sold_to_date", sold_to_date)
+    needed = max(0, math.ceil(remaining - _non_negative("store_on_hand", store_on_hand)))
+    dc = int(_non_negative("dc_available", dc_available))
+    return DcCoverage(needed=needed, dc_available=dc, shortage=max(0, needed - dc), surplus=max(0, dc - needed))
+
+
+# --- markdown ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkdownResult:
+    sell_through: float  # units sold / manufacturing quantity
+    target: float
+    gap: float  # target - sell-through
+    elasticity: float
+    raw_markdown: float  # gap * elasticity before the cap and rounding (0 when on track)
+    markdown_pct: float  # recommended markdown, 0..0.40 in steps of 0.05
+    expected_lift: float  # expected demand lift = 1.5 * markdown
+    on_track: bool
+    formula: str  # the arithmetic, for the approval panel
+
+
+def markdown_recommendation(
+    units_sold: float,
+    manufacturing_qty: int,
+    target: float = MARKDOWN_TARGET,
+    elasticity: float = MARKDOWN_ELASTICITY,
+) -> MarkdownResult:
+    """sell-through = units sold / mfg; gap = target - sell-through.
+    gap <= 0 -> 0 ("on track"); else markdown = min(gap * elasticity, 0.40) rounded half up to
+    the nearest 0.05; expected lift = 1.5 * markdown. Elasticity must be within 1.0..3.0.
+    Decimal arithmetic, so 0.55 at e=2.0 gives exactly 0.10 and 0.55 at e=2.5 gives 0.125 -> 0.15.
+    """
+    e = _decimal(elasticity)
+    low, high = ELASTICITY_RANGE
+    if not low <= e <= high:
+        raise ValueError(f"elasticity must be within {low}..{high}, got {elasticity}")
+    goal = _decimal(target)
+    if not 0 <= goal <= 1:
+        raise ValueError(f"target sell-through must be within 0..1, got {target}")
+    sold, mfg = _decimal(units_sold), _decimal(manufacturing_qty)
+    if sold < 0 or mfg <= 0:
+        raise ValueError("units_sold must be >= 0 and manufacturing_qty > 0")
+    sell_through = sold / mfg
+    gap = goal - sell_through
+    head = f"sell-through {sell_through:.1%} vs target {goal:.0%}"
+    if gap <= 0:
+        raw = markdown = Decimal(0)
+        formula = f"{head}: on track, no markdown"
+    else:
+        raw = gap * e
+        capped = min(raw, MARKDOWN_CAP)
+        markdown = (capped / MARKDOWN_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP) * MARKDOWN_STEP
+        cap_note = f", capped at {MARKDOWN_CAP:.0%}" if raw > MARKDOWN_CAP else ""
+        formula = (f"{head}: gap {gap:.1%} x elasticity {e} = {raw:.1%}{cap_note}, "
+                   f"rounded half up to the nearest 5% -> markdown {markdown:.0%}")
+    lift = LIFT_PER_MARKDOWN * markdown
+    return MarkdownResult(
+        sell_through=float(sell_through),
+        target=float(goal),
+        gap=float(gap),
+        elasticity=float(e),
+        raw_markdown=float(raw),
+        markdown_pct=float(markdown),
+        expected_lift=float(lift),
+        on_track=gap <= 0,
+        formula=f"{formula}; expected demand lift 1.5 x {markdown:.0%} = {lift:.1%}",
+    )

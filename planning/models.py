@@ -1,0 +1,594 @@
+"""The planning domain: stores and their clusters, sales history, and a season's life from the
+pre-season forecast through weekly actuals, replenishment and markdown to the season report.
+
+A *season* is the root ``Workflow`` of type ``forecast``: its id is the one planners and API
+clients follow from the first forecast to the end of the season. A manual re-forecast runs as a
+``Workflow`` of type ``reforecast`` whose ``season`` points at that root; everything in-season
+(actuals, variance checks, shipments, markdowns) hangs off the season.
+"""
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Category(models.Model):
+    id = models.SlugField(primary_key=True, max_length=64, help_text='e.g. "womens_dresses"')
+    name = models.CharField(max_length=120, unique=True)
+    # Bumped by every history import so cached forecasts of the old data are never reused.
+    data_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
+
+class StoreCluster(models.Model):
+    class Key(models.TextChoices):
+        FASHION_FORWARD = "fashion_forward", "Fashion forward"
+        MAINSTREAM = "mainstream", "Mainstream"
+        VALUE_CONSCIOUS = "value_conscious", "Value conscious"
+
+    id = models.CharField(primary_key=True, max_length=32, choices=Key.choices)
+    name = models.CharField(max_length=64)
+    fashion_tier = models.FloatField(help_text="Mean fashion-tier code of the member stores (1..3)")
+    store_count = models.PositiveIntegerField(default=0)
+    silhouette_score = models.FloatField(
+        null=True, blank=True, help_text="Silhouette of the clustering that produced this cluster"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-fashion_tier"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fashion_tier__gte=1) & Q(fashion_tier__lte=3),
+                name="cluster_fashion_tier_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Store(models.Model):
+    class LocationTier(models.TextChoices):
+        A = "A"
+        B = "B"
+        C = "C"
+
+    class FashionTier(models.TextChoices):
+        PREMIUM = "PREMIUM", "Premium"
+        MAINSTREAM = "MAINSTREAM", "Mainstream"
+        VALUE = "VALUE", "Value"
+
+    class Format(models.TextChoices):
+        MALL = "MALL", "Mall"
+        STANDALONE = "STANDALONE", "Standalone"
+        SHOPPING_CENTER = "SHOPPING_CENTER", "Shopping center"
+        OUTLET = "OUTLET", "Outlet"
+
+    class Region(models.TextChoices):
+        NORTHEAST = "NORTHEAST", "Northeast"
+        SOUTHEAST = "SOUTHEAST", "Southeast"
+        MIDWEST = "MIDWEST", "Midwest"
+        WEST = "WEST", "West"
+
+    store_id = models.CharField(
+        primary_key=True,
+        max_length=16,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", "Letters, digits, _ and - only.")],
+    )
+    name = models.CharField(max_length=120)
+    cluster = models.ForeignKey(
+        StoreCluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="stores"
+    )
+    store_size_sqft = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    location_tier = models.CharField(max_length=1, choices=LocationTier.choices)
+    fashion_tier = models.CharField(max_length=10, choices=FashionTier.choices)
+    store_format = models.CharField(max_length=15, choices=Format.choices)
+    region = models.CharField(max_length=9, choices=Region.choices)
+    median_income = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    avg_weekly_sales_12mo = models.FloatField(validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["store_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(store_size_sqft__gt=0), name="store_size_positive"),
+            models.CheckConstraint(condition=Q(median_income__gt=0), name="store_income_positive"),
+            models.CheckConstraint(
+                condition=Q(avg_weekly_sales_12mo__gte=0), name="store_avg_sales_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(location_tier__in=["A", "B", "C"]), name="store_location_tier_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(fashion_tier__in=["PREMIUM", "MAINSTREAM", "VALUE"]),
+                name="store_fashion_tier_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(store_format__in=["MALL", "STANDALONE", "SHOPPING_CENTER", "OUTLET"]),
+                name="store_format_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(region__in=["NORTHEAST", "SOUTHEAST", "MIDWEST", "WEST"]),
+                name="store_region_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id} {self.name}"
+
+
+class HistoricalSale(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="sales")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="sales")
+    date = models.DateField()
+    units = models.PositiveIntegerField()
+    revenue = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "category", "date"], name="sale_unique_day"),
+            models.CheckConstraint(condition=Q(units__gte=0), name="sale_units_non_negative"),
+        ]
+        indexes = [
+            # The weekly category aggregation scans one category's dates.
+            models.Index(fields=["category", "date"], name="sale_category_date"),
+        ]
+
+
+class DataUpload(models.Model):
+    """One accepted upload, kept for the data page and for auditing."""
+
+    class Kind(models.TextChoices):
+        HISTORICAL_SALES = "historical_sales"
+        STORES = "stores"
+        WEEKLY_ACTUALS = "weekly_actuals"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Workflow(models.Model):
+    class Type(models.TextChoices):
+        FORECAST = "forecast"
+        REFORECAST = "reforecast"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        AWAITING_APPROVAL = "awaiting_approval"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    class Phase(models.TextChoices):
+        PRE_SEASON = "pre_season"
+        IN_SEASON = "in_season"
+        SEASON_COMPLETE = "season_complete"
+
+    class PendingApproval(models.TextChoices):
+        NONE = ""
+        MANUFACTURING = "approve_manufacturing_order"
+        MARKDOWN = "approve_markdown"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=12, choices=Type.choices, default=Type.FORECAST)
+    season = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reforecasts",
+        help_text="For a re-forecast: the season (forecast workflow) it updates",
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="workflows")
+    # The 7 SeasonParameters fields plus confidence, reasoning, extractor and the raw input.
+    parameters = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PRE_SEASON)
+    # Where the state machine resumes: the next step to run (see planning.services.workflow).
+    step = models.CharField(max_length=32, default="demand")
+    current_agent = models.CharField(max_length=32, blank=True)
+    progress_pct = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)]
+    )
+    pending_approval = models.CharField(
+        max_length=32, choices=PendingApproval.choices, blank=True, default=""
+    )
+    current_week = models.PositiveSmallIntegerField(
+        default=0, help_text="Last season week with uploaded actuals"
+    )
+    error = models.TextField(blank=True)
+    runner = models.CharField(max_length=16, default="deterministic")
+    token_usage = models.JSONField(default=dict, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="workflows",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Refreshed by the job running this workflow"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress_pct__lte=100), name="workflow_progress_pct"),
+            models.CheckConstraint(
+                condition=Q(type="forecast", season__isnull=True)
+                | Q(type="reforecast", season__isnull=False),
+                name="workflow_reforecast_has_season",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status"], name="workflow_status"),
+            models.Index(fields=["category", "-created_at"], name="workflow_category_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_type_display()} {self.category_id} {self.id}"
+
+    @property
+    def season_root(self):
+        """The season this workflow belongs to (itself for a forecast workflow)."""
+        return self.season if self.season_id else self
+
+    @property
+    def horizon_weeks(self):
+        return int(self.parameters.get("forecast_horizon_weeks", 12))
+
+
+class WorkflowEvent(models.Model):
+    """Every message sent on a workflow's WebSocket, persisted in order for replay."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["workflow", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "seq"], name="event_unique_seq"),
+        ]
+
+    def as_message(self):
+        return {
+            "type": self.type,
+            "seq": self.seq,
+            "workflow_id": str(self.workflow_id),
+            "timestamp": self.created_at.isoformat().replace("+00:00", "Z"),
+            **self.payload,
+        }
+
+
+class Forecast(models.Model):
+    """A weekly category forecast for a season: the original, or a re-forecast of later weeks."""
+
+    class Kind(models.TextChoices):
+        ORIGINAL = "original"
+        REFORECAST = "reforecast"
+        MARKDOWN = "markdown", "Markdown adjusted"
+
+    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="forecasts")
+    workflow = models.ForeignKey(
+        Workflow,
+        on_delete=models.CASCADE,
+        related_name="produced_forecasts",
+        help_text="The workflow run that produced it",
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="forecasts")
+    version = models.PositiveSmallIntegerField(default=1)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ORIGINAL)
+    from_week = models.PositiveSmallIntegerField(
+        default=1, help_text="First season week this version re-estimated"
+    )
+    season_start_date = models.DateField()
+    horizon_weeks = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(52)]
+    )
+    # [{"week": 1, "week_start": "2025-03-01", "units": 812.3, "lower": ..., "upper": ...}, ...]
+    weekly = models.JSONField()
+    total_units = models.FloatField(validators=[MinValueValidator(0)])
+    model_totals = models.JSONField(default=dict)
+    weights = models.JSONField(default=dict)
+    method = models.CharField(max_length=32)
+    backtest_error = models.JSONField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    # [{"cluster_id": "mainstream", "share": 0.35, "units": 2800}, ...]
+    cluster_distribution = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["season", "version"], name="forecast_unique_version"),
+            models.CheckConstraint(condition=Q(total_units__gte=0), name="forecast_total_non_negative"),
+        ]
+        indexes = [models.Index(fields=["category", "-created_at"], name="forecast_category")]
+
+    def weekly_units(self):
+        return [float(w["units"]) for w in self.weekly]
+
+
+class FitCache(models.Model):
+    """Fitted forecast results keyed by (category, data version, parameters), so a modify-approval
+    or a page view never refits and a changed history always does."""
+
+    key = models.CharField(max_length=64, unique=True)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE)
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Allocation(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed"
+        ACCEPTED = "accepted"
+
+    season = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="allocation")
+    forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="allocations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    demand_units = models.PositiveIntegerField()
+    safety_stock_pct = models.FloatField(
+        validators=[MinValueValidator(0.10), MaxValueValidator(0.30)]
+    )
+    manufacturing_qty = models.PositiveIntegerField()
+    holdback_pct = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
+    initial_qty = models.PositiveIntegerField()
+    holdback_qty = models.PositiveIntegerField()
+    dc_available = models.PositiveIntegerField(help_text="Holdback units still at the DC")
+    # [{"cluster_id", "share", "units", "initial_qty", "holdback_qty", "store_count"}, ...]
+    cluster_totals = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(initial_qty=F("manufacturing_qty") - F("holdback_qty")),
+                name="allocation_split_sums",
+            ),
+            models.CheckConstraint(
+                condition=Q(dc_available__lte=F("holdback_qty")), name="allocation_dc_within_holdback"
+            ),
+            models.CheckConstraint(
+                condition=Q(safety_stock_pct__gte=0.10) & Q(safety_stock_pct__lte=0.30),
+                name="allocation_safety_stock_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(holdback_pct__gte=0) & Q(holdback_pct__lte=1),
+                name="allocation_holdback_range",
+            ),
+        ]
+
+
+class StoreAllocation(models.Model):
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="stores")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT)
+    cluster = models.ForeignKey(StoreCluster, null=True, on_delete=models.SET_NULL)
+    factor = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
+    planned_units = models.PositiveIntegerField()
+    initial_qty = models.PositiveIntegerField()
+    holdback_qty = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["store_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "store"], name="store_allocation_unique"),
+            models.CheckConstraint(
+                condition=Q(factor__gte=0) & Q(factor__lte=1), name="store_allocation_factor_range"
+            ),
+        ]
+
+
+class WeeklyActual(models.Model):
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="actuals")
+    week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(52)])
+    store = models.ForeignKey(Store, on_delete=models.PROTECT)
+    units = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["week", "store_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "week", "store"], name="actual_unique_week"),
+            models.CheckConstraint(condition=Q(units__gte=0), name="actual_units_non_negative"),
+            models.CheckConstraint(condition=Q(week__gte=1) & Q(week__lte=52), name="actual_week_range"),
+        ]
+
+
+class VarianceCheck(models.Model):
+    class Band(models.TextChoices):
+        GREEN = "green", "On track"
+        AMBER = "amber", "Elevated"
+        RED = "red", "Re-forecast"
+
+    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="variance_checks")
+    week = models.PositiveSmallIntegerField()
+    forecast = models.ForeignKey(
+        Forecast, on_delete=models.CASCADE, help_text="The baseline the check compared against"
+    )
+    forecast_cum = models.FloatField()
+    actual_cum = models.PositiveIntegerField()
+    variance = models.FloatField(validators=[MinValueValidator(0)])
+    signed_variance = models.FloatField()
+    band = models.CharField(max_length=5, choices=Band.choices)
+    threshold = models.FloatField()
+    exceeded = models.BooleanField()
+    emergency = models.BooleanField(default=False)
+    shortage_units = models.IntegerField(null=True, blank=True)
+    action_taken = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["week"]
+        constraints = [
+            models.UniqueConstraint(fields=["season", "week"], name="variance_unique_week"),
+            models.CheckConstraint(condition=Q(variance__gte=0), name="variance_non_negative"),
+        ]
+
+
+class Replenishment(models.Model):
+    """One shipment from the DC to a store after week N's actuals."""
+
+    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="replenishments")
+    week = models.PositiveSmallIntegerField()
+    store = models.ForeignKey(Store, on_delete=models.PROTECT)
+    need_units = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    partial = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["week", "-need_units", "store_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["season", "week", "store"], name="replenishment_unique_week"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__lte=F("need_units")), name="replenishment_within_need"
+            ),
+        ]
+        indexes = [models.Index(fields=["season", "week"], name="replenishment_week")]
+
+
+class MarkdownDecision(models.Model):
+    class Status(models.TextChoices):
+        RECOMMENDED = "recommended"
+        ACCEPTED = "accepted"
+
+    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="markdowns")
+    forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="markdowns")
+    week = models.PositiveSmallIntegerField()
+    units_sold = models.PositiveIntegerField()
+    manufacturing_qty = models.PositiveIntegerField()
+    sell_through = models.FloatField(validators=[MinValueValidator(0)])
+    target = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
+    gap = models.FloatField()
+    elasticity = models.FloatField(validators=[MinValueValidator(1.0), MaxValueValidator(3.0)])
+    markdown_pct = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(0.40)])
+    expected_lift = models.FloatField(validators=[MinValueValidator(0)])
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECOMMENDED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["week"]
+        constraints = [
+            # At most one markdown per season (SPEC §2.5).
+            models.UniqueConstraint(fields=["season"], name="markdown_one_per_season"),
+            models.CheckConstraint(
+                condition=Q(markdown_pct__gte=0) & Q(markdown_pct__lte=0.40),
+                name="markdown_pct_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(elasticity__gte=1.0) & Q(elasticity__lte=3.0),
+                name="markdown_elasticity_range",
+            ),
+        ]
+
+
+class Approval(models.Model):
+    """Who did what at an approval point, with the values they saw or chose."""
+
+    class Kind(models.TextChoices):
+        MANUFACTURING = "manufacturing"
+        MARKDOWN = "markdown"
+
+    class Action(models.TextChoices):
+        MODIFY = "modify"
+        ACCEPT = "accept"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="approvals")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    values = models.JSONField(default=dict)
+    note = models.TextField(blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class ApiToken(models.Model):
+    """A per-user API token. Only its SHA-256 is stored; the token is shown once at creation."""
+
+    PREFIX = "sp_"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=12, editable=False, help_text="For recognising a token")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.key_prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(raw):
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+    def set_new_key(self):
+        """Give this (unsaved) token a fresh key and return the raw key, which is not stored."""
+        raw = self.PREFIX + secrets.token_urlsafe(32)
+        self.key_hash = self.hash(raw)
+        self.key_prefix = raw[: len(self.PREFIX) + 6]
+        return raw
+
+    @classmethod
+    def issue(cls, user, name=""):
+        """Create a token for ``user``; returns (token, raw key)."""
+        token = cls(user=user, name=name)
+        raw = token.set_new_key()
+        token.save()
+        return token, raw
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
