@@ -182,7 +182,7 @@ def _fashion_tiers(stores: pd.DataFrame) -> list[str]:
 
 
 def _store_scale(stores: pd.DataFrame, tiers: list[str], seed: int) -> np.ndarray:
-    """Store effect: fashion-tier level x size factor x a lognormal factor keyed on (seed, store)."""
+    """Store effect: fashion-tier level x size factor x lognormal factor keyed on (seed, store)."""
     level = np.array([_TIER_LEVEL[t] for t in tiers])
     size = (stores["store_size_sqft"].to_numpy(dtype=float) / 8000.0) ** 0.25
     own = np.array([
@@ -200,7 +200,9 @@ def _simulate(
     stream: Sequence[int],
     factor: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Simulate one category over ``days`` (datetime64[D]) -> (units, revenue, mu), each (day, store)."""
+    """Simulate one category over ``days`` (datetime64[D]).
+
+    Returns (units, revenue, mu), each of shape (day, store)."""
     profile = category_profile(category)
     rng = np.random.default_rng([seed, _key(category_slug(category)), *stream])
     n_days = len(days)
@@ -277,12 +279,15 @@ def _store_attributes(n_stores: int, seed: int) -> pd.DataFrame:
     groups = [
         # fashion tier, count, location tier probs (A, B, C), formats (MALL, STANDALONE,
         # SHOPPING_CENTER, OUTLET) probs, size range, income range
-        ("PREMIUM", n_edge, (1.0, 0.0, 0.0), (0.75, 0.0, 0.25, 0.0), (11000, 15000), (120000, 150000)),
-        ("MAINSTREAM", n_stores - 2 * n_edge, (0.05, 0.85, 0.10), (0.30, 0.25, 0.40, 0.05),
+        ("PREMIUM", n_edge, (1.0, 0.0, 0.0), (0.75, 0.0, 0.25, 0.0), (11000, 15000),
+         (120000, 150000)),
+        ("MAINSTREAM", n_stores - 2 * n_edge, (0.05, 0.90, 0.05), (0.35, 0.25, 0.40, 0.0),
          (6500, 9500), (62000, 88000)),
         ("VALUE", n_edge, (0.0, 0.0, 1.0), (0.0, 0.65, 0.10, 0.25), (3500, 5500), (36000, 50000)),
     ]
-    rows: dict[str, list] = {c: [] for c in STORE_COLUMNS[2:-1]}
+    rows: dict[str, list] = {c: [] for c in (
+        "store_size_sqft", "location_tier", "fashion_tier", "store_format", "region", "median_income"
+    )}
     for tier, count, location_p, format_p, size, income in groups:
         rows["fashion_tier"] += [tier] * count
         rows["location_tier"] += rng.choice(["A", "B", "C"], count, p=location_p).tolist()
@@ -307,7 +312,8 @@ def _store_attributes(n_stores: int, seed: int) -> pd.DataFrame:
 def generate_stores(n_stores: int = 50, seed: int = 42) -> pd.DataFrame:
     """Store frame (STORE_COLUMNS) S001..: ~30% premium mall A-tier high income, ~40% mainstream,
     ~30% value standalone/outlet C-tier. ``avg_weekly_sales_12mo`` is the store's units over all
-    CATEGORIES in the last 52 weeks of ``generate_daily_sales(stores, seed=seed)``, divided by 52."""
+    CATEGORIES in the last 52 weeks of ``generate_daily_sales(stores, seed=seed)``, divided by
+    52 and rounded."""
     stores = _store_attributes(n_stores, seed)
     days = _day_range(HISTORY_START, HISTORY_END)
     last_year = np.zeros(n_stores)
@@ -330,7 +336,9 @@ def generate_future_season(
     continued (same trend, seasonality, effects; fresh noise and promotions), with the mean scaled
     by SCENARIO_FACTORS[scenario]."""
     if scenario not in SCENARIO_FACTORS:
-        raise ValueError(f"unknown scenario {scenario!r}; expected one of {sorted(SCENARIO_FACTORS)}")
+        raise ValueError(
+            f"unknown scenario {scenario!r}; expected one of {sorted(SCENARIO_FACTORS)}"
+        )
     if weeks < 1:
         raise ValueError("weeks must be >= 1")
     if stores is None:
