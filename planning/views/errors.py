@@ -7,6 +7,10 @@ def _is_api(request):
     return request.path.startswith("/api/")
 
 
+def api_not_found(request):
+    return JsonResponse({"detail": f"No API endpoint at {request.path}."}, status=404)
+
+
 def json_or_html_404(request, exception=None):
     if _is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)
