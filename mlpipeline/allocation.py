@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import NamedTuple, TypeVar
 
@@ -53,7 +53,10 @@ def _exact(value: float | int | Decimal | Fraction) -> Fraction:
 
 
 def _decimal(value: float | int | Decimal) -> Decimal:
-    number = Decimal(str(value))
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
     if not number.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
     return number
@@ -106,7 +109,7 @@ def split_by_shares(total: int, shares: Mapping[K, float]) -> dict[K, int]:
 def cluster_shares(sales_by_cluster: Mapping[str, float]) -> dict[str, float]:
     """share_c = sales_c / sum of sales over all clusters (last 52 weeks of history).
     Vector: sales 40/35/25% of the chain -> shares 0.40/0.35/0.25 -> 3,200/2,800/2,000 of 8,000."""
-    exact = {cluster: _non_negative(f"sales of {cluster}", sales) for cluster, sales in sales_by_cluster.items()}
+    exact = {cluster: _non_negative(f"sales of {cluster}", units) for cluster, units in sales_by_cluster.items()}
     total = sum(exact.values())
     if total == 0:
         raise ValueError("cluster shares need some historical sales; every cluster sold 0 units")
@@ -156,8 +159,9 @@ def store_factors(stores: pd.DataFrame) -> pd.DataFrame:
     frame["attribute_share"] = frame["attribute_score"] / by_cluster["attribute_score"].transform("sum")
     blended = HISTORICAL_WEIGHT * frame["historical_share"] + ATTRIBUTE_WEIGHT * frame["attribute_share"]
     frame["factor"] = blended / blended.groupby(frame["cluster"]).transform("sum")
-    order = frame["cluster"].map(_cluster_rank)
-    return frame.assign(_order=order).sort_values(["_order", "cluster", "store_id"]).drop(columns="_order").reset_index(drop=True)
+    frame["_rank"] = frame["cluster"].map(_cluster_rank)
+    frame = frame.sort_values(["_rank", "cluster", "store_id"]).drop(columns="_rank")
+    return frame.reset_index(drop=True)
 
 
 def _cluster_rank(cluster: str) -> int:
@@ -167,10 +171,15 @@ def _cluster_rank(cluster: str) -> int:
 # --- manufacturing and the initial / holdback split ------------------------------------------
 
 
+def _check_strategy(strategy: str) -> None:
+    if strategy not in REPLENISHMENT_STRATEGIES:
+        options = ", ".join(REPLENISHMENT_STRATEGIES)
+        raise ValueError(f"replenishment strategy must be one of {options}, got {strategy!r}")
+
+
 def default_safety_stock(strategy: str) -> float:
     """20% safety stock, 25% when there is no replenishment (the DC cannot top up a store)."""
-    if strategy not in REPLENISHMENT_STRATEGIES:
-        raise ValueError(f"replenishment strategy must be one of {', '.join(REPLENISHMENT_STRATEGIES)}, got {strategy!r}")
+    _check_strategy(strategy)
     return NO_REPLENISHMENT_SAFETY_STOCK if strategy == "none" else DEFAULT_SAFETY_STOCK
 
 
@@ -275,7 +284,7 @@ def allocate(
     weekly = [float(units) for units in weekly_forecast]
     total = _non_negative("forecast_total", forecast_total)
     if abs(sum(weekly) - float(total)) > max(1.0, 1e-9 * float(total)):
-        raise ValueError(f"weekly forecast sums to {sum(weekly):.2f}, not the forecast total {float(total):.2f}")
+        raise ValueError(f"weekly forecast sums to {sum(weekly):.2f}, not the total {float(total):.2f}")
     factors = store_factors(stores)
     if factors.empty:
         raise ValueError("allocation needs at least one store")
@@ -334,8 +343,7 @@ def replenishment_due(week: int, strategy: str) -> bool:
     """Whether replenishment runs after week ``week``'s actuals (weeks count from 1; week 0 is
     the initial allocation): weekly -> every week; bi-weekly -> even weeks (2, 4, 6, ...);
     none -> never."""
-    if strategy not in REPLENISHMENT_STRATEGIES:
-        raise ValueError(f"replenishment strategy must be one of {', '.join(REPLENISHMENT_STRATEGIES)}, got {strategy!r}")
+    _check_strategy(strategy)
     if week < 1:
         raise ValueError(f"in-season weeks start at 1, got {week}")
     if strategy == "weekly":
@@ -413,7 +421,9 @@ class VarianceResult:
     emergency: bool  # variance > 0.30: emergency-order alert
 
 
-def variance_check(actual_cum: float, forecast_cum: float, threshold: float = VARIANCE_THRESHOLD) -> VarianceResult:
+def variance_check(
+    actual_cum: float, forecast_cum: float, threshold: float = VARIANCE_THRESHOLD
+) -> VarianceResult:
     """variance = |sum actual(1..N) - sum forecast(1..N)| / sum forecast(1..N), forecast being
     the current baseline. Bands: < threshold/2 green "on track", threshold/2..threshold amber
     "elevated", > threshold red "re-forecast" (0.10 / 0.20 at the default threshold); exactly the
@@ -539,8 +549,9 @@ def units_still_needed_vs_dc(
     Re-forecast 10,000 with 3,200 sold and 4,320 at the DC -> 6,800 needed -> shortage 2,480.
     ``store_on_hand`` defaults to 0 as in that vector; pass the stock already at stores to net
     it off."""
-    remaining = _non_negative("updated_season_total", updated_season_total) - _non_negative("sold_to_date", sold_to_date)
-    needed = max(0, math.ceil(remaining - _non_negative("store_on_hand", store_on_hand)))
+    season = _non_negative("updated_season_total", updated_season_total)
+    remaining = season - _non_negative("sold_to_date", sold_to_date) - _non_negative("store_on_hand", store_on_hand)
+    needed = max(0, math.ceil(remaining))
     dc = int(_non_negative("dc_available", dc_available))
     return DcCoverage(needed=needed, dc_available=dc, shortage=max(0, needed - dc), surplus=max(0, dc - needed))
 
