@@ -8,6 +8,12 @@ PORT ?= 8000
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/season_planner
 PYTEST_ARGS ?=
 
+# Optional local configuration (see .env.example), exported to every command.
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
+
 .PHONY: setup seed run test test-sqlite test-postgres bench clean
 
 setup: $(STAMP)
