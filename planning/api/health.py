@@ -1,5 +1,5 @@
 """GET /api/health: is each moving part reachable? Public; says nothing secret."""
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from planning.services import health as health_service
 
@@ -17,4 +17,4 @@ class HealthOut(Schema):
 @router.get("/health", auth=None, response={200: HealthOut, 503: HealthOut})
 def health(request):
     report = health_service.check_all()
-    return (200 if report["status"] == "ok" else 503), report
+    return Status(200 if report["status"] == "ok" else 503, report)
