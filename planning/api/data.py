@@ -1,0 +1,105 @@
+"""Uploads (multipart, field ``file``): historical sales, store attributes and a week's actuals.
+
+Files over settings.UPLOAD_MAX_BYTES are refused with 413 from the request's declared
+Content-Length, before the multipart body is parsed, and again while the file streams in.
+"""
+from functools import wraps
+from uuid import UUID
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler
+from ninja import File, Form, Router
+from ninja.decorators import decorate_view
+from ninja.files import UploadedFile
+
+from planning.api.auth import require_role
+from planning.api.schemas import ErrorOut, HistoryUploadOut, StoresUploadOut, WeeklyUploadOut
+from planning.errors import NotFound, PayloadTooLarge
+from planning.models import Workflow
+from planning.roles import PLANNER
+from planning.services import ingest
+
+router = Router(tags=["data"])
+
+# Room for the multipart boundaries and the other form fields around the file.
+MULTIPART_ALLOWANCE = 16 * 1024
+UPLOAD_ERRORS = {code: ErrorOut for code in (401, 403, 413, 415, 422)}
+
+
+def _too_large():
+    limit = settings.UPLOAD_MAX_BYTES
+    return PayloadTooLarge(f"The file is larger than the upload limit of {limit:,} bytes.")
+
+
+class UploadSizeLimit(FileUploadHandler):
+    """Stops an upload over the limit: by the declared size first, then by the bytes received."""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length > settings.UPLOAD_MAX_BYTES + MULTIPART_ALLOWANCE:
+            raise _too_large()
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > settings.UPLOAD_MAX_BYTES:
+            raise _too_large()
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def limit_upload_size(run):
+    @wraps(run)
+    def limited(request, *args, **kwargs):
+        request.upload_handlers.insert(0, UploadSizeLimit(request))
+        return run(request, *args, **kwargs)
+
+    return limited
+
+
+@router.post("/data/upload-historical-sales", response={200: HistoryUploadOut, **UPLOAD_ERRORS})
+@decorate_view(limit_upload_size)
+def upload_historical_sales(request, file: File[UploadedFile]):
+    """Import daily or weekly sales history: `date, category, store_id, quantity_sold[, revenue]`.
+
+    The whole file is checked first; any bad row -> 422 listing row, column, expected, got and
+    message, and nothing is written. Rows for a (store, category, date) already stored are
+    replaced. Categories are created from the names in the file."""
+    require_role(request, PLANNER)
+    return ingest.import_historical_sales(file, filename=file.name or "", user=request.auth)
+
+
+@router.post("/data/upload-stores", response={200: StoresUploadOut, **UPLOAD_ERRORS})
+@decorate_view(limit_upload_size)
+def upload_stores(request, file: File[UploadedFile]):
+    """Import store attributes (upsert by store_id), then recompute the store clusters."""
+    require_role(request, PLANNER)
+    return ingest.import_stores(file, filename=file.name or "", user=request.auth)
+
+
+@router.post(
+    "/data/upload-weekly-sales",
+    response={200: WeeklyUploadOut, 404: ErrorOut, 409: ErrorOut, **UPLOAD_ERRORS},
+)
+@decorate_view(limit_upload_size)
+def upload_weekly_sales(
+    request,
+    workflow_id: Form[UUID],
+    week_number: Form[int],
+    file: File[UploadedFile],
+    overwrite: Form[bool] = False,
+):
+    """Week N actuals of a season: `store_id, units_sold` or daily `date, store_id,
+    quantity_sold` (dates inside week N). Every store of the plan must appear. The same week
+    again -> 409 unless overwrite=true. Runs the variance check and what follows from it."""
+    require_role(request, PLANNER)
+    season = Workflow.objects.filter(pk=workflow_id).first()
+    if season is None:
+        raise NotFound(f"Unknown workflow {workflow_id}.")
+    return ingest.import_weekly_actuals(
+        season, week_number, file, overwrite=overwrite, user=request.auth, filename=file.name or ""
+    )

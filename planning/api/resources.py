@@ -1,0 +1,148 @@
+"""Read endpoints (any signed-in role): categories, stores and clusters, forecasts, a season's
+allocation, markdown and variance checks. Allocation, markdown and variance are looked up by a
+forecast id and answer for that forecast's season."""
+from uuid import UUID
+
+from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
+from ninja import Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from planning.api.schemas import (
+    AllocationOut,
+    CategoryOut,
+    ClusterOut,
+    ErrorOut,
+    ForecastOut,
+    ForecastSummaryOut,
+    MarkdownOut,
+    StoreOut,
+    VarianceOut,
+)
+from planning.errors import NotFound
+from planning.models import (
+    Allocation,
+    Category,
+    Forecast,
+    HistoricalSale,
+    MarkdownDecision,
+    Store,
+    StoreAllocation,
+    StoreCluster,
+    VarianceCheck,
+    Workflow,
+)
+
+router = Router(tags=["resources"])
+
+NOT_FOUND = {404: ErrorOut}
+
+
+class _RowCount(Subquery):
+    """COUNT(*) of a subquery without GROUP BY, which SQLite answers from the index quickly."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _rows)"
+    output_field = IntegerField()
+
+
+def _not_found(forecast_id: int, missing: str):
+    """404 naming what is missing: the forecast itself, or ``missing`` for a known forecast."""
+    if not Forecast.objects.filter(pk=forecast_id).exists():
+        return NotFound(f"Unknown forecast {forecast_id}.")
+    return NotFound(missing)
+
+
+def season_of_forecast(forecast_id: int) -> Workflow:
+    season = Workflow.objects.filter(forecasts=forecast_id).first()
+    if season is None:
+        raise NotFound(f"Unknown forecast {forecast_id}.")
+    return season
+
+
+@router.get("/categories", response=list[CategoryOut])
+def categories(request):
+    """Categories with their stored history: row count and date range (one query)."""
+    sales = HistoricalSale.objects.filter(category=OuterRef("pk")).order_by()
+    return Category.objects.annotate(
+        rows=_RowCount(sales.values("pk")),
+        first_date=Subquery(sales.order_by("date").values("date")[:1]),
+        last_date=Subquery(sales.order_by("-date").values("date")[:1]),
+    ).order_by("name")
+
+
+@router.get("/stores", response=list[StoreOut])
+@paginate(LimitOffsetPagination)
+def stores(request, cluster: str | None = None):
+    """Stores, optionally of one cluster (`?cluster=mainstream`), by store id."""
+    queryset = Store.objects.order_by("store_id")
+    if cluster:
+        queryset = queryset.filter(cluster_id=cluster)
+    return queryset
+
+
+@router.get("/stores/clusters", response=list[ClusterOut])
+def clusters(request):
+    """Store clusters, highest fashion tier first, each with its stores."""
+    return StoreCluster.objects.prefetch_related(
+        Prefetch("stores", queryset=Store.objects.order_by("store_id"))
+    ).order_by("-fashion_tier")
+
+
+@router.get("/forecasts", response=list[ForecastSummaryOut])
+@paginate(LimitOffsetPagination)
+def forecasts(request, category: str | None = None, season: UUID | None = None):
+    """Forecasts, newest first; filter by category id and by season (workflow id)."""
+    queryset = Forecast.objects.defer("weekly", "cluster_distribution", "backtest_error").order_by(
+        "-created_at", "-id"
+    )
+    if category:
+        queryset = queryset.filter(category_id=category)
+    if season:
+        queryset = queryset.filter(season_id=season)
+    return queryset
+
+
+@router.get("/forecasts/{forecast_id}", response={200: ForecastOut, **NOT_FOUND})
+def forecast(request, forecast_id: int):
+    """A forecast: weekly curve with 80% bounds, cluster split, model totals, method, warnings."""
+    found = Forecast.objects.filter(pk=forecast_id).first()
+    if found is None:
+        raise NotFound(f"Unknown forecast {forecast_id}.")
+    return found
+
+
+@router.get("/allocations/{forecast_id}", response={200: AllocationOut, **NOT_FOUND})
+def allocation(request, forecast_id: int):
+    """The season's allocation: manufacturing order, initial/holdback split, every store row."""
+    rows = StoreAllocation.objects.select_related("store").order_by("store_id")
+    found = (
+        Allocation.objects.filter(season__forecasts=forecast_id)
+        .annotate(category_id=F("season__category_id"))
+        .prefetch_related(Prefetch("stores", queryset=rows))
+        .first()
+    )
+    if found is None:
+        raise _not_found(
+            forecast_id, f"The season of forecast {forecast_id} has no allocation yet."
+        )
+    return found
+
+
+@router.get("/markdowns/{forecast_id}", response={200: MarkdownOut, **NOT_FOUND})
+def markdown(request, forecast_id: int):
+    """The season's markdown decision; 404 until the markdown checkpoint has run."""
+    decision = MarkdownDecision.objects.filter(season__forecasts=forecast_id).first()
+    if decision is None:
+        raise _not_found(
+            forecast_id, "No markdown yet: the season's markdown checkpoint has not run."
+        )
+    return decision
+
+
+@router.get("/variance/{forecast_id}/week/{week}", response={200: VarianceOut, **NOT_FOUND})
+def variance(request, forecast_id: int, week: int):
+    """The variance check of week N: cumulative forecast and actual, variance, band, action."""
+    check = VarianceCheck.objects.filter(season__forecasts=forecast_id, week=week).first()
+    if check is None:
+        raise _not_found(forecast_id,
+                         f"Week {week} has no variance check (no actuals uploaded for it yet).")
+    return check

@@ -1,0 +1,294 @@
+"""Schemas of the data endpoints (uploads, categories, stores, forecasts, allocations, markdowns,
+variance), with examples for the OpenAPI docs at /api/docs."""
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from ninja import Field, Schema
+
+
+class RowErrorOut(Schema):
+    row: int | None = Field(
+        None, description="CSV row (the header is row 1); null for the whole file"
+    )
+    column: str = ""
+    expected: str = ""
+    got: Any = ""
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str = Field(..., examples=["2 problems found. Nothing was imported."])
+    errors: list[RowErrorOut] | None = Field(
+        None,
+        examples=[[{"row": 7, "column": "quantity_sold", "expected": "a whole number >= 0",
+                    "got": "-3", "message": "Quantity -3 is negative."}]],
+    )
+
+
+# --- Uploads ---------------------------------------------------------------------------------
+
+
+class UploadCategoryOut(Schema):
+    id: str = Field(..., examples=["womens_dresses"])
+    name: str = Field(..., examples=["Women's Dresses"])
+    rows: int
+    created: bool = Field(..., description="True when this upload created the category")
+    data_version: int
+
+
+class DateRangeOut(Schema):
+    start: date
+    end: date
+
+
+class OutlierWeekOut(Schema):
+    week_start: date
+    units: int
+    neighbour_median: int = Field(..., description="Median units of the two weeks either side")
+    z: float = Field(..., description="Robust z-score of the log ratio to the neighbours")
+
+
+class CategoryQualityOut(Schema):
+    category_id: str
+    rows: int
+    stores: int
+    first_date: date
+    last_date: date
+    days: int
+    missing_store_days: int = Field(..., description="Store-days without a row inside the range")
+    coverage: float = Field(..., examples=[1.0])
+    weeks: int
+    zero_week_count: int
+    zero_weeks: list[date]
+    outlier_week_count: int
+    outlier_weeks: list[OutlierWeekOut]
+
+
+class DataQualityOut(Schema):
+    status: str = Field(
+        ..., examples=["ok"], description='"ok", or "review" when anything was found'
+    )
+    missing_store_days: int
+    zero_weeks: int
+    outlier_weeks: int
+    categories: list[CategoryQualityOut]
+
+
+class HistoryUploadOut(Schema):
+    upload_id: int
+    kind: str = Field(..., examples=["historical_sales"])
+    filename: str
+    rows: int = Field(..., examples=[164400])
+    rows_added: int = Field(..., examples=[164400])
+    rows_replaced: int = Field(..., examples=[0], description="Rows that replaced stored ones")
+    categories: list[UploadCategoryOut]
+    date_range: DateRangeOut
+    stores: int = Field(..., examples=[50])
+    data_quality: DataQualityOut
+    seconds: float
+
+
+class ClusterSummaryOut(Schema):
+    id: str = Field(..., examples=["fashion_forward"])
+    name: str
+    fashion_tier: float
+    store_count: int
+
+
+class ClusteringOut(Schema):
+    computed: bool
+    reason: str | None = Field(None, description="Why the clusters were not recomputed")
+    k: int | None = None
+    silhouette_score: float | None = None
+    clusters: list[ClusterSummaryOut]
+
+
+class StoresUploadOut(Schema):
+    upload_id: int
+    kind: str = Field(..., examples=["stores"])
+    filename: str
+    rows: int = Field(..., examples=[50])
+    stores_added: int
+    stores_updated: int
+    stores_total: int
+    clusters: ClusteringOut
+    seconds: float
+
+
+class WeeklyUploadOut(Schema):
+    upload_id: int
+    kind: str = Field(..., examples=["weekly_actuals"])
+    filename: str
+    workflow_id: UUID
+    week: int = Field(..., examples=[3])
+    stores: int = Field(..., examples=[50])
+    units: int = Field(..., examples=[21340])
+    result: dict[str, Any] = Field(
+        ..., description="The week's outcome: variance check, re-forecast, shipments, markdown"
+    )
+
+
+# --- Resources -------------------------------------------------------------------------------
+
+
+class CategoryOut(Schema):
+    id: str = Field(..., examples=["womens_dresses"])
+    name: str = Field(..., examples=["Women's Dresses"])
+    data_version: int = Field(..., description="Bumped by every history upload of the category")
+    rows: int = Field(..., examples=[54800], description="Stored daily store rows")
+    first_date: date | None = Field(None, examples=["2022-01-01"])
+    last_date: date | None = Field(None, examples=["2024-12-31"])
+
+
+class StoreOut(Schema):
+    store_id: str = Field(..., examples=["S001"])
+    name: str = Field(..., examples=["Store S001"])
+    cluster_id: str | None = Field(None, examples=["fashion_forward"])
+    store_size_sqft: int = Field(..., examples=[12500])
+    location_tier: str = Field(..., examples=["A"])
+    fashion_tier: str = Field(..., examples=["PREMIUM"])
+    store_format: str = Field(..., examples=["MALL"])
+    region: str = Field(..., examples=["SOUTHEAST"])
+    median_income: int = Field(..., examples=[142000])
+    avg_weekly_sales_12mo: float = Field(..., examples=[924.0])
+
+
+class ClusterOut(Schema):
+    id: str = Field(..., examples=["fashion_forward"])
+    name: str = Field(..., examples=["Fashion forward"])
+    fashion_tier: float = Field(..., examples=[3.0], description="Mean fashion-tier code (1..3)")
+    store_count: int = Field(..., examples=[15])
+    silhouette_score: float | None = Field(None, examples=[0.39])
+    stores: list[StoreOut]
+
+
+class ForecastWeekOut(Schema):
+    week: int = Field(..., examples=[1])
+    week_start: date = Field(..., examples=["2025-03-01"])
+    units: float = Field(..., examples=[812.3])
+    lower: float | None = Field(None, examples=[701.0], description="80% interval")
+    upper: float | None = Field(None, examples=[925.5], description="80% interval")
+    actual: bool = Field(False, description="True for weeks a re-forecast took from the actuals")
+
+
+class ClusterShareOut(Schema):
+    cluster_id: str = Field(..., examples=["mainstream"])
+    share: float = Field(..., examples=[0.35])
+    units: float = Field(..., examples=[2800])
+
+
+class ForecastSummaryOut(Schema):
+    id: int = Field(..., examples=[12])
+    season_id: UUID = Field(..., description="The season (forecast workflow) it belongs to")
+    workflow_id: UUID = Field(..., description="The workflow run that produced it")
+    category_id: str = Field(..., examples=["womens_dresses"])
+    version: int = Field(..., examples=[1])
+    kind: str = Field(..., examples=["original"], description="original, reforecast or markdown")
+    from_week: int = Field(..., examples=[1])
+    season_start_date: date = Field(..., examples=["2025-03-01"])
+    horizon_weeks: int = Field(..., examples=[12])
+    total_units: float = Field(..., examples=[8000.0])
+    method: str = Field(..., examples=["ensemble"])
+    created_at: datetime
+
+
+class ForecastOut(ForecastSummaryOut):
+    weekly: list[ForecastWeekOut]
+    model_totals: dict[str, float] = Field(..., examples=[{"prophet": 8200.0, "arima": 7800.0}])
+    weights: dict[str, float] = Field(..., examples=[{"prophet": 0.5, "arima": 0.5}])
+    backtest_error: Any = None
+    warnings: list[Any]
+    cluster_distribution: list[ClusterShareOut]
+    reason: str
+
+
+class StoreAllocationOut(Schema):
+    store_id: str = Field(..., examples=["S001"])
+    store_name: str
+    cluster_id: str | None = Field(None, examples=["fashion_forward"])
+    factor: float = Field(..., examples=[0.055])
+    planned_units: int = Field(..., examples=[176])
+    initial_qty: int = Field(..., examples=[97])
+    holdback_qty: int = Field(..., examples=[79])
+
+    @staticmethod
+    def resolve_store_name(row):
+        return row.store.name
+
+
+class AllocationOut(Schema):
+    season_id: UUID
+    forecast_id: int = Field(..., description="The forecast the allocation was computed from")
+    category_id: str
+    status: str = Field(..., examples=["accepted"], description="proposed or accepted")
+    demand_units: int = Field(..., examples=[8000])
+    safety_stock_pct: float = Field(..., examples=[0.2])
+    manufacturing_qty: int = Field(..., examples=[9600])
+    holdback_pct: float = Field(..., examples=[0.45])
+    initial_qty: int = Field(..., examples=[5280])
+    holdback_qty: int = Field(..., examples=[4320])
+    dc_available: int = Field(..., examples=[4320], description="Holdback units still at the DC")
+    cluster_totals: list[dict[str, Any]]
+    created_at: datetime
+    accepted_at: datetime | None = None
+    stores: list[StoreAllocationOut]
+
+
+class MarkdownOut(Schema):
+    id: int
+    season_id: UUID
+    forecast_id: int
+    week: int = Field(..., examples=[6])
+    status: str = Field(..., examples=["recommended"], description="recommended or accepted")
+    units_sold: int = Field(..., examples=[5500])
+    manufacturing_qty: int = Field(..., examples=[10000])
+    sell_through: float = Field(..., examples=[0.55])
+    target: float = Field(..., examples=[0.6])
+    gap: float = Field(..., examples=[0.05])
+    elasticity: float = Field(..., examples=[2.0])
+    markdown_pct: float = Field(..., examples=[0.1])
+    expected_lift: float = Field(..., examples=[0.15])
+    decided_at: datetime | None = None
+    created_at: datetime
+
+
+class VarianceOut(Schema):
+    season_id: UUID
+    week: int = Field(..., examples=[4])
+    forecast_id: int = Field(..., description="The baseline forecast the week was compared with")
+    forecast_cumulative: float = Field(..., examples=[2550.0])
+    actual_cumulative: int = Field(..., examples=[3200])
+    variance: float = Field(..., examples=[0.255], description="|actual - forecast| / forecast")
+    signed_variance: float = Field(..., examples=[0.255], description="> 0: selling above forecast")
+    direction: str = Field(..., examples=["over"], description="over, under or on plan")
+    band: str = Field(..., examples=["red"], description="green < 0.10 <= amber <= 0.20 < red")
+    band_label: str = Field(..., examples=["Re-forecast"])
+    threshold: float = Field(..., examples=[0.2])
+    threshold_exceeded: bool = Field(..., examples=[True])
+    emergency: bool = Field(..., description="Variance above 0.30: emergency-order alert")
+    shortage_units: int | None = Field(None, examples=[2480])
+    action_taken: str = Field(..., examples=["reforecast"])
+    created_at: datetime
+
+    @staticmethod
+    def resolve_forecast_cumulative(check):
+        return check.forecast_cum
+
+    @staticmethod
+    def resolve_actual_cumulative(check):
+        return check.actual_cum
+
+    @staticmethod
+    def resolve_direction(check):
+        if check.signed_variance > 0:
+            return "over"
+        return "under" if check.signed_variance < 0 else "on plan"
+
+    @staticmethod
+    def resolve_band_label(check):
+        return check.get_band_display()
+
+    @staticmethod
+    def resolve_threshold_exceeded(check):
+        return check.exceeded

@@ -1,0 +1,90 @@
+"""CSV exports of a season: its store allocation, the replenishment shipments and the variance
+table, for planners to open in a spreadsheet.
+
+Text cells that start with = + - @, a tab or a carriage return get a leading single quote, so a
+spreadsheet shows them instead of evaluating them as formulas (e.g. a store named "=cmd()").
+Numbers are left alone: -0.12 stays a number.
+"""
+import csv
+import io
+from dataclasses import dataclass
+
+from planning.errors import NotFound
+from planning.models import Allocation, Replenishment, VarianceCheck, Workflow
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel only reads a CSV as UTF-8 (store names with accents or dashes) when it starts with a BOM.
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    filename: str
+    header: list[str]
+    rows: list[list]
+
+    def text(self) -> str:
+        buffer = io.StringIO()
+        buffer.write(BOM)
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([safe_cell(name) for name in self.header])
+        writer.writerows([safe_cell(value) for value in row] for row in self.rows)
+        return buffer.getvalue()
+
+
+def safe_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _name(season: Workflow, what: str) -> str:
+    start = season.parameters.get("season_start_date", "")
+    return f"{what}-{season.category_id}-{start or season.pk}.csv"
+
+
+def allocation_export(season: Workflow) -> CsvExport:
+    allocation = Allocation.objects.filter(season=season).first()
+    if allocation is None:
+        raise NotFound("This season has no allocation yet.")
+    rows = [
+        [row.store_id, row.store.name, row.cluster_id or "", round(row.factor, 6),
+         row.planned_units, row.initial_qty, row.holdback_qty]
+        for row in allocation.stores.select_related("store").order_by("store_id")
+    ]
+    return CsvExport(
+        filename=_name(season, "allocation"),
+        header=["store_id", "store_name", "cluster", "factor", "planned_units", "initial_qty",
+                "holdback_qty"],
+        rows=rows,
+    )
+
+
+def replenishment_export(season: Workflow) -> CsvExport:
+    shipments = Replenishment.objects.filter(season=season).select_related("store")
+    rows = [
+        [s.week, s.store_id, s.store.name, s.need_units, s.quantity, "yes" if s.partial else "no"]
+        for s in shipments.order_by("week", "-need_units", "store_id")
+    ]
+    return CsvExport(
+        filename=_name(season, "replenishment"),
+        header=["week", "store_id", "store_name", "need_units", "quantity", "partial"],
+        rows=rows,
+    )
+
+
+def variance_export(season: Workflow) -> CsvExport:
+    rows = [
+        [c.week, round(c.forecast_cum, 2), c.actual_cum, round(c.variance, 4),
+         round(c.signed_variance, 4), c.band, round(c.threshold, 4),
+         "yes" if c.exceeded else "no", "yes" if c.emergency else "no",
+         c.shortage_units if c.shortage_units is not None else "", c.action_taken]
+        for c in VarianceCheck.objects.filter(season=season).order_by("week")
+    ]
+    return CsvExport(
+        filename=_name(season, "variance"),
+        header=["week", "forecast_cumulative", "actual_cumulative", "variance", "signed_variance",
+                "band", "threshold", "threshold_exceeded", "emergency", "shortage_units",
+                "action_taken"],
+        rows=rows,
+    )
