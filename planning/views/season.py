@@ -1,0 +1,177 @@
+"""The season page: live agent cards, the plan (forecast, clusters, allocation), the approvals,
+and the in-season panels. Actions call the engine's services and answer htmx with the panel to
+swap (plus a ``season-changed`` trigger that reloads the other panels); without htmx they
+redirect back to the page."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from planning.errors import Invalid, PlanningError
+from planning.models import Workflow
+from planning.services import ingest
+from planning.services import season as season_service
+from planning.services import workflow as engine
+from planning.views import season_data
+from planning.views.access import can_plan, planner_required
+
+
+def _season(season_id):
+    return get_object_or_404(
+        Workflow.objects.select_related("category", "owner"), pk=season_id, type=Workflow.Type.FORECAST
+    )
+
+
+@login_required
+@require_GET
+def season_page(request, season_id):
+    season = _season(season_id)
+    context = season_data.page_context(season, can_plan=can_plan(request.user))
+    return render(request, "planning/season.html", {**context, "nav": "seasons"})
+
+
+@login_required
+@require_GET
+def season_panels(request, season_id):
+    """The panels below the agent cards, reloaded by htmx whenever the season changes."""
+    season = _season(season_id)
+    context = season_data.panels_context(season, can_plan=can_plan(request.user))
+    return render(request, "planning/partials/season_panels.html", {**context, "refresh": True})
+
+
+@planner_required
+@require_POST
+def manufacturing_decision(request, season_id):
+    """Modify (preview at a new safety stock, repeatable) or accept the manufacturing order."""
+    season = _season(season_id)
+    action = request.POST.get("action", "")
+    preview = error = None
+    status = 200
+    try:
+        safety_stock = _percent(request.POST.get("safety_stock_pct"), "safety_stock_pct")
+        outcome = engine.approve_manufacturing(season.pk, action, safety_stock, user=request.user)
+    except PlanningError as exc:
+        error, status = exc, exc.status
+    else:
+        if action == "modify":
+            preview = outcome
+    return _respond(
+        request, season, "planning/partials/manufacturing_panel.html",
+        {"preview": preview, "error": error}, status=status,
+        changed=error is None and action == "accept",
+        done_message="Manufacturing order accepted.",
+    )
+
+
+@planner_required
+@require_POST
+def markdown_decision(request, season_id):
+    """Modify (preview at another elasticity, repeatable) or accept the recommended markdown."""
+    season = _season(season_id)
+    action = request.POST.get("action", "")
+    preview = error = None
+    status = 200
+    try:
+        elasticity = _number(request.POST.get("elasticity"), "elasticity_coefficient")
+        outcome = season_service.approve_markdown(season.pk, action, elasticity, user=request.user)
+    except PlanningError as exc:
+        error, status = exc, exc.status
+    else:
+        if action == "modify":
+            preview = outcome["markdown"]
+    return _respond(
+        request, season, "planning/partials/markdown_panel.html",
+        {"preview": preview, "error": error}, status=status,
+        changed=error is None and action == "accept",
+        done_message="Markdown accepted.",
+    )
+
+
+@planner_required
+@require_POST
+def upload_actuals(request, season_id):
+    """Upload week N's actuals: checked row by row (problems listed inline, nothing saved), then
+    the week is processed (variance, re-forecast, replenishment, markdown checkpoint)."""
+    season = _season(season_id)
+    upload = request.FILES.get("file")
+    report = error = None
+    status = 200
+    try:
+        if upload is None:
+            raise Invalid("Choose the CSV file of the week's actuals.",
+                          errors=[{"column": "file", "message": "no file chosen"}])
+        week = _week(request.POST.get("week"))
+        report = ingest.import_weekly_actuals(
+            season, week, upload, overwrite=request.POST.get("overwrite") == "true",
+            user=request.user, filename=upload.name,
+        )
+    except PlanningError as exc:
+        error, status = exc, exc.status
+    return _respond(
+        request, season, "planning/partials/actuals_panel.html",
+        {"error": error}, status=status,
+        changed=error is None,
+        done_message=f"Week {report['week']} recorded." if report else "",
+    )
+
+
+@login_required
+@require_GET
+def store_variance(request, season_id, week):
+    """Store drill-down of one week's variance (fragment)."""
+    season = _season(season_id)
+    context = {"season": season, "week": week, "stores": season_data.store_variance(season, week)}
+    return render(request, "planning/partials/store_variance.html", context)
+
+
+@planner_required
+@require_POST
+def run_again(request, season_id):
+    """Run the season's parameters again as a new season (offered when a run failed)."""
+    season = _season(season_id)
+    try:
+        rerun = engine.start_forecast(season.category_id, season.parameters, user=request.user)
+    except PlanningError as exc:
+        messages.error(request, exc.detail)
+        return redirect("season", season_id=season.pk)
+    return redirect("season", season_id=rerun.pk)
+
+
+def _number(raw, field):
+    """A number typed by the planner (None when left empty)."""
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise Invalid(f"{field}: enter a number",
+                      errors=[{"field": field, "message": "enter a number"}]) from None
+
+
+def _week(raw):
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise Invalid("Enter the season week of the file (a whole number).",
+                      errors=[{"column": "week", "got": raw, "message": "a whole number"}]) from None
+
+
+def _percent(raw, field):
+    """A percentage typed by the planner, as a fraction."""
+    value = _number(raw, field)
+    return None if value is None else value / 100
+
+
+def _respond(request, season, template, extra, *, status, changed, done_message):
+    if not request.htmx:
+        if status >= 400:
+            messages.error(request, extra["error"].detail)
+        elif changed:
+            messages.success(request, done_message)
+        return redirect("season", season_id=season.pk)
+    season.refresh_from_db()
+    context = {**season_data.panels_context(season, can_plan=True), **extra}
+    response = render(request, template, context, status=status)
+    if changed:
+        response["HX-Trigger"] = "season-changed"
+    return response
