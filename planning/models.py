@@ -237,6 +237,11 @@ class Workflow(models.Model):
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Refreshed by the job running this workflow"
     )
+    # How many times start-up recovery re-ran the current step after the job running it died.
+    recovery_attempts = models.PositiveSmallIntegerField(default=0)
+    # Outputs of the finished steps by step name (the agents' "previous"), and the data of the
+    # approval the workflow waits for under "pending_approval".
+    step_outputs = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

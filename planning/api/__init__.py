@@ -86,3 +86,16 @@ def unexpected_error(request, exc):
 from planning.api import health  # noqa: E402  (routers register on `api`)
 
 api.add_router("/", health.router)
+
+from planning.api import approvals, debug, extraction, workflows  # noqa: E402
+
+api.add_router("/", extraction.router)
+api.add_router("/", workflows.router)
+api.add_router("/", approvals.router)
+api.add_router("/", debug.router)
+
+from planning.api import data, exports, resources  # noqa: E402
+
+api.add_router("/", data.router)
+api.add_router("/", resources.router)
+api.add_router("/", exports.router)

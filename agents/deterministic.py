@@ -1,0 +1,207 @@
+"""The deterministic runner: each step calls its tools in a fixed order and explains the numbers
+with template reasoning. It is the default without an API key and the fallback of the LLM runner,
+so it must produce the same outcome shape for every step (see agents.orchestration).
+
+What the engine passes in ``StepContext.inputs`` (and ``previous``), per step:
+
+- ``demand``: ``weekly_history`` [{"week_start", "units"}] (category weeks aligned to the season
+  start, full weeks, before the season), ``stores`` [{store_id, cluster (or None),
+  historical_units (category units of the last 52 weeks), store_size_sqft, median_income,
+  avg_weekly_sales_12mo, location_tier, fashion_tier, store_format, region}], ``silhouette``
+  (of the stored clustering, or None), ``weighting`` ("equal" | "backtest"), ``cache_key``.
+  Outputs: ``forecast``, ``clustering``, ``cluster_split``.
+- ``inventory``: ``stores`` as above and ``safety_stock_pct`` (None = the default for the
+  strategy); ``previous["demand"]`` is the demand outputs. Outputs: ``order``, ``allocation``.
+- ``pricing``: nothing beyond the parameters. Outputs: ``checkpoint``.
+- ``reforecast``: ``plan_weekly`` (current baseline, weeks 1..H), ``actual_weekly`` (category
+  actuals of weeks 1..N), ``refit_history`` [{"week_start", "units"}] (history plus the actuals,
+  regular weeks), ``refit_start`` (ISO start of week N+1), ``cache_key``, ``sold_to_date``,
+  ``dc_available``, ``reason``. Outputs: ``refit`` (or None), ``refit_error``, ``reforecast``,
+  ``coverage``.
+- ``markdown``: ``units_sold`` (to date), ``manufacturing_qty``, ``target`` (sell-through
+  target), ``elasticity``. Outputs: ``markdown``.
+"""
+from __future__ import annotations
+
+from agents import season_tools as tools
+from agents.orchestration import (
+    DEMAND,
+    INVENTORY,
+    MARKDOWN,
+    PRICING,
+    REFORECAST,
+    ProgressCallback,
+    StepContext,
+    StepOutcome,
+)
+
+
+def run_step(ctx: StepContext, *, on_progress: ProgressCallback | None = None) -> StepOutcome:
+    notify = on_progress or (lambda message: None)
+    try:
+        step = _STEPS[ctx.step]
+    except KeyError:
+        raise ValueError(f"unknown step {ctx.step!r}") from None
+    progress: list[str] = []
+
+    def say(message: str) -> None:
+        progress.append(message)
+        notify(message)
+
+    outputs, summary = step(ctx, say)
+    return StepOutcome(outputs=outputs, summary=summary, runner="deterministic", progress=progress)
+
+
+def _demand(ctx: StepContext, say) -> tuple[dict, str]:
+    params, inputs = ctx.parameters, ctx.inputs
+    horizon = int(params["forecast_horizon_weeks"])
+    history = inputs["weekly_history"]
+    say(f"Forecasting {horizon} weeks from {params['season_start_date']} on {len(history)} weeks of history")
+    forecast = tools.forecast_category_demand(
+        history, params["season_start_date"], horizon,
+        weighting=inputs.get("weighting", "equal"), cache=ctx.cache, cache_key=inputs.get("cache_key"),
+    )
+    say(f"Forecast {forecast['total']:,.0f} units ({forecast['method']}"
+        + (", from cache" if forecast.get("cached") else "") + ")")
+
+    stores = inputs["stores"]
+    if stores and all(s.get("cluster") for s in stores):
+        counts: dict[str, int] = {}
+        for s in stores:
+            counts[s["cluster"]] = counts.get(s["cluster"], 0) + 1
+        clustering = {
+            "source": "stores",
+            "assignments": {s["store_id"]: s["cluster"] for s in stores},
+            "clusters": [{"cluster_id": c, "store_count": n} for c, n in counts.items()],
+            "silhouette": inputs.get("silhouette"),
+        }
+        say(f"Using the {len(counts)} store clusters from the store import")
+    else:
+        say("Clustering stores (k-means, k=3)")
+        clustering = tools.cluster_stores(stores)
+    assignments = clustering["assignments"]
+    cluster_sales: dict[str, float] = {}
+    for s in stores:
+        cluster = assignments[s["store_id"]]
+        cluster_sales[cluster] = cluster_sales.get(cluster, 0.0) + float(s["historical_units"])
+    split = tools.split_to_clusters(forecast["total"], [w["units"] for w in forecast["weekly"]], cluster_sales)
+    say("Split to clusters: " + ", ".join(f"{c['cluster_id']} {c['units']:,}" for c in split["clusters"]))
+
+    models = forecast.get("model_totals") or {}
+    weights = {name: w for name, w in (forecast.get("weights") or {}).items() if w}
+    used = " and ".join(f"{name} {models[name]:,.0f}" for name in weights if models.get(name) is not None)
+    baselines = [f"{name.replace('_', '-')} baseline {total:,.0f}" for name, total in models.items()
+                 if name not in weights and total is not None]
+    how = f"{forecast['method']}" + (f" of {used}" if used else "")
+    if len(weights) > 1:
+        how += " (weights " + " / ".join(f"{w:.0%}" for w in weights.values()) + ")"
+    lines = [
+        f"Forecast {forecast['total']:,.0f} units over {horizon} weeks from {params['season_start_date']}: {how}"
+        + (f"; {', '.join(baselines)}" if baselines else "") + ".",
+        f"Fitted on {forecast['history_weeks']} weeks of history ({forecast['history_start']} to "
+        f"{forecast['history_end']}), weeks aligned to the season start weekday.",
+    ]
+    lines += [f"Warning: {w}" for w in forecast.get("warnings", [])]
+    silhouette = clustering.get("silhouette")
+    lines.append(
+        f"{len(split['clusters'])} store clusters ({'from the store import' if clustering['source'] == 'stores' else 'computed now'}"
+        + (f", silhouette {silhouette:.2f}" if silhouette is not None else "") + "); each gets its share of "
+        "the last 52 weeks' sales: "
+        + ", ".join(f"{c['cluster_id']} {c['share']:.1%} -> {c['units']:,}" for c in split["clusters"]) + "."
+    )
+    return {"forecast": forecast, "clustering": clustering, "cluster_split": split}, " ".join(lines)
+
+
+def _stores_with_clusters(ctx: StepContext) -> list[dict]:
+    assignments = (ctx.previous.get(DEMAND) or {}).get("clustering", {}).get("assignments") or {}
+    return [{**s, "cluster": s.get("cluster") or assignments.get(s["store_id"])} for s in ctx.inputs["stores"]]
+
+
+def _inventory(ctx: StepContext, say) -> tuple[dict, str]:
+    params, inputs = ctx.parameters, ctx.inputs
+    forecast = ctx.previous[DEMAND]["forecast"]
+    holdback = float(params["dc_holdback_percentage"])
+    say("Sizing the manufacturing order")
+    order = tools.size_manufacturing_order(
+        forecast["total"], params["replenishment_strategy"], holdback, inputs.get("safety_stock_pct"))
+    say(f"Manufacturing {order['manufacturing_qty']:,} units: {order['initial_qty']:,} ship at week 0, "
+        f"{order['holdback_qty']:,} held at the DC")
+    allocation = tools.allocate_to_stores(
+        forecast["total"], [w["units"] for w in forecast["weekly"]], _stores_with_clusters(ctx),
+        order["safety_stock_pct"], holdback)
+    say(f"Allocated to {len(allocation['stores'])} stores")
+    biggest = max(allocation["stores"], key=lambda s: s["initial_qty"]) if allocation["stores"] else None
+    summary = order["reasoning"] + (
+        " Store quantities = cluster units x store factor (70% the store's share of cluster sales, "
+        "30% its size and income vs the cluster), rounded so every store row adds up to its cluster: "
+        + ", ".join(f"{c['cluster_id']} {c['initial_qty']:,} initial / {c['holdback_qty']:,} holdback"
+                    for c in allocation["clusters"]) + "."
+    )
+    if biggest:
+        summary += f" Largest initial shipment: {biggest['store_id']} {biggest['initial_qty']:,} units."
+    if params["replenishment_strategy"] == "none" and holdback > 0:
+        summary += " Note: replenishment is none, so held-back units will not ship unless the plan changes."
+    return {"order": order, "allocation": allocation}, summary
+
+
+def _pricing(ctx: StepContext, say) -> tuple[dict, str]:
+    say("Scheduling the markdown checkpoint")
+    checkpoint = tools.schedule_markdown_checkpoint(ctx.parameters)
+    return {"checkpoint": checkpoint}, checkpoint["reasoning"]
+
+
+def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
+    params, inputs = ctx.parameters, ctx.inputs
+    plan = [float(v) for v in inputs["plan_weekly"]]
+    actual = [float(v) for v in inputs["actual_weekly"]]
+    observed, horizon = len(actual), len(plan)
+    remaining = horizon - observed
+    refit, refit_error = None, None
+    if remaining > 0:
+        say(f"Refitting the models on history plus {observed} week(s) of actuals for weeks {observed + 1}..{horizon}")
+        try:
+            refit = tools.forecast_category_demand(
+                inputs["refit_history"], inputs["refit_start"], remaining,
+                weighting=inputs.get("weighting", "equal"), cache=ctx.cache, cache_key=inputs.get("cache_key"))
+        except tools.ToolError as exc:
+            refit_error = str(exc)
+            say(f"Refit failed ({refit_error}); using the run-rate against the current plan")
+    model = [w["units"] for w in refit["weekly"]] if refit else None
+    result = tools.reforecast_remaining_weeks(plan, actual, model)
+    coverage = tools.dc_coverage(result["updated_total"], inputs.get("sold_to_date", sum(actual)),
+                                 int(inputs.get("dc_available", 0)))
+    say(f"Updated season total {result['updated_total']:,.0f} units ({result['change']:+,.0f})")
+    direction = "above" if result["run_rate_ratio"] > 1 else "below"
+    summary = (
+        f"{inputs.get('reason') or 'Re-forecast'}: {observed} week(s) sold {result['actual_to_date']:,.0f} units vs "
+        f"{result['plan_to_date']:,.0f} planned ({result['run_rate_ratio']:.0%} of plan, {direction}). "
+    )
+    if remaining > 0:
+        summary += (
+            f"Weeks {observed + 1}..{horizon} blend the run-rate ({result['run_rate_weight']:.0%} weight = "
+            f"{observed}/({observed}+4) weeks of evidence) with "
+            + (f"a refit of the models ({refit['total']:,.0f} units, {refit['method']})"
+               if refit else "the current plan") + f": {result['updated_remaining_total']:,.0f} units. "
+        )
+    summary += (
+        f"Season total {result['original_total']:,.0f} -> {result['updated_total']:,.0f} "
+        f"({result['change']:+,.0f}). Still needed {coverage['needed']:,} vs {coverage['dc_available']:,} at the DC"
+        + (f": shortage {coverage['shortage']:,}." if coverage["shortage"] else ".")
+    )
+    return {"refit": refit, "refit_error": refit_error, "reforecast": result, "coverage": coverage}, summary
+
+
+def _markdown(ctx: StepContext, say) -> tuple[dict, str]:
+    inputs = ctx.inputs
+    say("Checking sell-through against the target")
+    markdown = tools.recommend_markdown(
+        inputs["units_sold"], inputs["manufacturing_qty"], inputs["target"], inputs.get("elasticity", 2.0))
+    if markdown["on_track"]:
+        summary = f"{markdown['formula']}."
+    else:
+        summary = (f"Recommend {markdown['markdown_pct']:.0%} off: {markdown['formula']}. "
+                   "A higher elasticity marks down deeper for the same gap.")
+    return {"markdown": markdown}, summary
+
+
+_STEPS = {DEMAND: _demand, INVENTORY: _inventory, PRICING: _pricing, REFORECAST: _reforecast, MARKDOWN: _markdown}

@@ -1,0 +1,29 @@
+"""Approval endpoints: the manufacturing order and the markdown (modify previews, accept commits)."""
+from ninja import Router
+
+from planning.api.auth import require_role
+from planning.api.workflow_schemas import ApprovalOut, ManufacturingApprovalIn, MarkdownApprovalIn
+from planning.roles import PLANNER
+from planning.services import season as season_service
+from planning.services import workflow as engine
+
+router = Router(tags=["approvals"])
+
+
+@router.post("/approvals/manufacturing", response=ApprovalOut)
+def manufacturing(request, payload: ManufacturingApprovalIn):
+    """modify: the order recomputed at safety_stock_pct, not committed (0.25 on 8,000 -> 10,000).
+    accept: commit and resume. 409 when the workflow is not waiting for this approval; a repeated
+    identical accept by the same planner returns the committed result with replayed=true."""
+    require_role(request, PLANNER)
+    return engine.approve_manufacturing(payload.workflow_id, payload.action, payload.safety_stock_pct,
+                                        note=payload.note or "", user=request.auth)
+
+
+@router.post("/approvals/markdown", response=ApprovalOut)
+def markdown(request, payload: MarkdownApprovalIn):
+    """modify: the markdown at another elasticity, not committed. accept: apply it and re-forecast
+    the remaining weeks with the expected lift."""
+    require_role(request, PLANNER)
+    return season_service.approve_markdown(payload.workflow_id, payload.action, payload.elasticity_coefficient,
+                                           note=payload.note or "", user=request.auth)

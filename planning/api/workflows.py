@@ -1,0 +1,71 @@
+"""Workflow endpoints: start a season's forecast or a re-forecast, follow it, read its results."""
+from uuid import UUID
+
+from ninja import Router, Status
+
+from planning.api.auth import require_role
+from planning.api.workflow_schemas import EventsOut, ForecastWorkflowIn, ReforecastIn, WorkflowCreatedOut, WorkflowOut
+from planning.roles import PLANNER, VIEWER
+from planning.services import events
+from planning.services import season as season_service
+from planning.services import workflow as engine
+
+router = Router(tags=["workflows"])
+
+MAX_EVENTS = 1000
+
+
+def _created(request, workflow):
+    scheme = "wss" if request.is_secure() else "ws"
+    return Status(201, {
+        "workflow_id": workflow.pk,
+        "status": workflow.status,
+        "websocket_url": f"{scheme}://{request.get_host()}/api/workflows/{workflow.pk}/stream",
+    })
+
+
+@router.post("/workflows/forecast", response={201: WorkflowCreatedOut})
+def start_forecast(request, payload: ForecastWorkflowIn):
+    """Start a season: forecast, allocate, then pause for the manufacturing approval."""
+    require_role(request, PLANNER)
+    workflow = engine.start_forecast(payload.category_id, payload.parameters, user=request.auth)
+    return _created(request, workflow)
+
+
+@router.post("/workflows/reforecast", response={201: WorkflowCreatedOut})
+def start_reforecast(request, payload: ReforecastIn):
+    """Re-forecast a season's remaining weeks from the actuals so far (needs a committed plan)."""
+    require_role(request, PLANNER)
+    workflow = engine.start_reforecast(workflow_id=payload.workflow_id, forecast_id=payload.forecast_id,
+                                       reason=payload.reason or "", user=request.auth)
+    return _created(request, workflow)
+
+
+@router.get("/workflows/{workflow_id}", response=WorkflowOut)
+def workflow_status(request, workflow_id: UUID):
+    require_role(request, VIEWER)
+    return engine.status_dict(engine.get_workflow(workflow_id))
+
+
+@router.get("/workflows/{workflow_id}/results")
+def workflow_results(request, workflow_id: UUID):
+    """Forecast, clusters, allocation and markdown schedule; 409 until the run has completed."""
+    require_role(request, VIEWER)
+    return engine.results_dict(engine.get_workflow(workflow_id))
+
+
+@router.get("/workflows/{workflow_id}/events", response=EventsOut)
+def workflow_events(request, workflow_id: UUID, after: int = 0):
+    """Persisted events with seq > after, oldest first (at most 1000 per call; page with after)."""
+    require_role(request, VIEWER)
+    workflow = engine.get_workflow(workflow_id)
+    return {"workflow_id": workflow.pk, "last_seq": workflow.last_seq,
+            "events": events.events_after(workflow.pk, max(0, after), limit=MAX_EVENTS)}
+
+
+@router.get("/workflows/{workflow_id}/report")
+def workflow_report(request, workflow_id: UUID):
+    """The season report (accuracy vs the original forecast, stockouts, leftover, markdown, approvals,
+    runtime, LLM tokens); works mid-season on the weeks uploaded so far."""
+    require_role(request, VIEWER)
+    return season_service.season_report(engine.get_workflow(workflow_id))

@@ -1,0 +1,129 @@
+"""SPEC §4 vectors through the in-season engine, on small hand-made seasons (no model fit: the
+category has no history, so a re-forecast falls back to the run-rate against the plan)."""
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from planning.models import (
+    Allocation,
+    Category,
+    Forecast,
+    Replenishment,
+    Store,
+    StoreAllocation,
+    VarianceCheck,
+    Workflow,
+)
+from planning.services.season import record_week_actuals
+from planning.tests.season_fixtures import *  # noqa: F403
+
+START = date(2025, 3, 1)
+
+
+def hand_made_season(weekly, *, initial, holdback, strategy="weekly", checkpoint=None):
+    """One store (S001), a 12-week plan of ``weekly`` units and an accepted order."""
+    category = Category.objects.create(id="vector_cat", name="Vector category")
+    store = Store.objects.create(store_id="S001", name="One", store_size_sqft=8000, location_tier="A",
+                                 fashion_tier="PREMIUM", store_format="MALL", region="WEST", median_income=90000,
+                                 avg_weekly_sales_12mo=100)
+    params = {"forecast_horizon_weeks": 12, "season_start_date": START.isoformat(),
+              "season_end_date": (START + timedelta(days=83)).isoformat(), "replenishment_strategy": strategy,
+              "dc_holdback_percentage": 0.45, "markdown_checkpoint_week": checkpoint,
+              "markdown_threshold": 0.6 if checkpoint else None}
+    season = Workflow.objects.create(category=category, parameters=params, status="completed", phase="in_season",
+                                     step="done")
+    rows = [{"week": n, "week_start": (START + timedelta(weeks=n - 1)).isoformat(), "units": float(u)}
+            for n, u in enumerate(weekly, start=1)]
+    forecast = Forecast.objects.create(season=season, workflow=season, category=category, season_start_date=START,
+                                       horizon_weeks=12, weekly=rows, total_units=float(sum(weekly)), method="ensemble")
+    mfg = initial + holdback
+    allocation = Allocation.objects.create(
+        season=season, forecast=forecast, status="accepted", demand_units=round(sum(weekly)), safety_stock_pct=0.2,
+        manufacturing_qty=mfg, holdback_pct=0.45, initial_qty=initial, holdback_qty=holdback, dc_available=holdback,
+        cluster_totals=[])
+    StoreAllocation.objects.create(allocation=allocation, store=store, factor=1.0, planned_units=round(sum(weekly)),
+                                   initial_qty=initial, holdback_qty=holdback)
+    return season
+
+
+def test_replenishment_vector_105_planned_58_shipped(db):
+    """105 planned, 58 shipped, week 2 of 12, on hand 2 -> 47/10 = 4.7 - 2 = 2.7 -> ship 3."""
+    season = hand_made_season([28] * 12, initial=58, holdback=47)
+    week1 = record_week_actuals(season, 1, {"S001": 28})
+    assert week1["replenishment"]["shipped_total"] == 0  # 47/11 - 30 on hand: nothing needed yet
+    week2 = record_week_actuals(season, 2, {"S001": 28})  # on hand 58 - 56 = 2
+    shipment = Replenishment.objects.get(season=season, week=2)
+    assert (shipment.need_units, shipment.quantity, shipment.partial) == (3, 3, False)
+    assert week2["replenishment"]["dc_remaining"] == 44
+    assert Allocation.objects.get(season=season).dc_available == 44
+
+
+def test_variance_vector_3200_vs_2550_reforecasts(db):
+    season = hand_made_season([2550] + [2550] * 11, initial=20000, holdback=10000)
+    result = record_week_actuals(season, 1, {"S001": 3200})
+    assert result["variance"] == pytest.approx(0.2549, abs=1e-4) and result["band"] == "red"
+    assert result["exceeded"] and not result["emergency"]
+    reforecast = result["reforecast"]
+    # No history to refit on: the run-rate (3200/2550) is blended with the plan at weight 1/(1+4).
+    assert reforecast["refit_error"] and reforecast["refit_method"] is None
+    ratio = 3200 / 2550
+    expected_week = 0.2 * ratio * 2550 + 0.8 * 2550
+    assert reforecast["updated_remaining"][0] == pytest.approx(expected_week, abs=0.01)
+    v2 = Forecast.objects.get(season=season, version=2)
+    assert v2.method == "run-rate blend" and v2.weekly_units()[0] == 3200
+
+
+def test_exactly_the_threshold_does_not_trigger(db):
+    season = hand_made_season([1000] * 12, initial=8000, holdback=6400)
+    result = record_week_actuals(season, 1, {"S001": 1200})
+    assert result["variance"] == pytest.approx(0.20) and not result["exceeded"] and result["band"] == "amber"
+    assert result["reforecast"] is None
+    assert VarianceCheck.objects.get(season=season, week=1).action_taken == "none"
+
+
+def test_emergency_shortage_is_needed_minus_dc(db):
+    season = hand_made_season([1000] * 12, initial=8000, holdback=4320)
+    result = record_week_actuals(season, 1, {"S001": 1400})
+    alert = result["emergency"]
+    updated = result["reforecast"]["updated_total"]
+    assert alert["needed"] == pytest.approx(updated - 1400, abs=1)
+    assert alert["shortage"] == alert["needed"] - 4320 > 0
+
+
+def test_markdown_vector_through_the_engine(db):
+    """Sell-through 0.55 at the checkpoint, target 0.60, elasticity 2.0 -> 10% off."""
+    season = hand_made_season([550] * 12, initial=6000, holdback=4000, checkpoint=1)  # mfg 10,000
+    result = record_week_actuals(season, 1, {"S001": 5500})
+    assert result["markdown"]["markdown_pct"] == pytest.approx(0.10)
+    assert result["markdown"]["expected_lift"] == pytest.approx(0.15)
+    assert result["pending_approval"] == "approve_markdown"
+
+
+def test_plan_season_command(seeded, planner, fit_memo):
+    out = StringIO()
+    call_command("plan_season", "12-week season starting March 1st 2025, weekly replenishment, 45% holdback, "
+                 "markdown at week 6", category="womens_dresses", auto_approve=True, reference_date="2025-01-15",
+                 user=planner.username, stdout=out)
+    text = out.getvalue()
+    assert "completed" in text and "Order (accepted)" in text and "Forecast:" in text
+    assert "fashion_forward" in text and "Markdown checkpoint after week 6" in text
+    season = Workflow.objects.get()
+    assert season.status == "completed" and season.owner == planner
+    out = StringIO()
+    call_command("plan_season", "12 weeks from March 1", category="womens_dresses", reference_date="2025-01-15",
+                 json=True, stdout=out)
+    import json
+
+    body = json.loads(out.getvalue())
+    assert body["status"] == "awaiting_approval" and body["timing"]["to_approval_seconds"] > 0
+
+
+def test_plan_season_command_errors(seeded):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="Unknown category"):
+        call_command("plan_season", "12 weeks from March 1", category="nope", reference_date="2025-01-15")
+    with pytest.raises(CommandError, match="forecast_horizon_weeks"):
+        call_command("plan_season", "A 100-week season", category="womens_dresses", reference_date="2025-01-15")
