@@ -13,6 +13,17 @@ REPO = Path(__file__).resolve().parent
 PEER_DATA = REPO.parent / "shared" / "peer-data"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Tests roll the database back, so a cache entry keyed by data version could outlive the
+    rows it describes; every test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def peer_data():
     if not PEER_DATA.is_dir():

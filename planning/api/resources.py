@@ -1,8 +1,10 @@
 """Read endpoints (any signed-in role): categories, stores and clusters, forecasts, a season's
 allocation, markdown and variance checks. Allocation, markdown and variance are looked up by a
 forecast id and answer for that forecast's season."""
+import hashlib
 from uuid import UUID
 
+from django.core.cache import cache
 from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
 from ninja import Router
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -60,13 +62,26 @@ def season_of_forecast(forecast_id: int) -> Workflow:
 
 @router.get("/categories", response=list[CategoryOut])
 def categories(request):
-    """Categories with their stored history: row count and date range (one query)."""
-    sales = HistoricalSale.objects.filter(category=OuterRef("pk")).order_by()
-    return Category.objects.annotate(
-        rows=_RowCount(sales.values("pk")),
-        first_date=Subquery(sales.order_by("date").values("date")[:1]),
-        last_date=Subquery(sales.order_by("-date").values("date")[:1]),
-    ).order_by("name")
+    """Categories with their stored history: row count and date range.
+
+    Counting a category's history scans its rows, and the counts change only when an import
+    bumps ``Category.data_version``; so the list is cached under the current versions."""
+    versions = ",".join(f"{pk}:{v}" for pk, v in Category.objects.values_list("pk", "data_version"))
+    key = "api:categories:" + hashlib.sha256(versions.encode()).hexdigest()
+    summary = cache.get(key)
+    if summary is None:
+        sales = HistoricalSale.objects.filter(category=OuterRef("pk")).order_by()
+        summary = list(
+            Category.objects.annotate(
+                rows=_RowCount(sales.values("pk")),
+                first_date=Subquery(sales.order_by("date").values("date")[:1]),
+                last_date=Subquery(sales.order_by("-date").values("date")[:1]),
+            )
+            .order_by("name")
+            .values("id", "name", "data_version", "rows", "first_date", "last_date")
+        )
+        cache.set(key, summary, timeout=300)
+    return summary
 
 
 @router.get("/stores", response=list[StoreOut])

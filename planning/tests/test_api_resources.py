@@ -64,7 +64,7 @@ def test_categories_with_row_counts_and_dates(viewer_api, demo_stores,
     HistoricalSale.objects.bulk_create([
         HistoricalSale(store_id="S001", category_id="accessories", date=date(2024, 1, d), units=1)
         for d in (3, 1, 9)])
-    with django_assert_max_num_queries(3):  # token, role, the categories themselves
+    with django_assert_max_num_queries(4):  # token, role, data versions, the categories
         response = viewer_api.get("/api/categories")
     assert response.status_code == 200
     by_id = {c["id"]: c for c in response.json()}
