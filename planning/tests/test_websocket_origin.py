@@ -6,6 +6,7 @@ from forecast_site.asgi import application
 
 
 @pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "headers, accepted_by_origin_check",
     [
