@@ -218,10 +218,21 @@ def test_tools_and_progress_run_on_the_calling_thread_even_inside_an_event_loop(
     async def caller_inside_a_loop():
         return llm_runner.run_step(ctx, config=CONFIG, on_progress=on_progress)
 
-    outcome = asyncio.run(caller_inside_a_loop())
+    # The caller gets a thread of its own, so a loop another test left on the main thread
+    # (Playwright's sync API keeps one) cannot get in the way of asyncio.run here.
+    caller = {}
 
+    def call():
+        caller["thread"] = threading.get_ident()
+        caller["outcome"] = asyncio.run(caller_inside_a_loop())
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(timeout=60)
+
+    outcome = caller["outcome"]
     assert outcome.runner == "llm" and outcome.outputs["forecast"]["method"] == "level"
-    assert threads == {threading.get_ident()}
+    assert threads == {caller["thread"]}
 
 
 # --- (b) guardrails -----------------------------------------------------------------------------------
