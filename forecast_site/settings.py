@@ -150,7 +150,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by collectstatic (make run)
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 # In development whitenoise serves straight from the static folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
