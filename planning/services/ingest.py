@@ -354,6 +354,14 @@ class _CategoryNames:
         return self._codes[category_id]
 
 
+def _record_upload(kind, filename, rows, report, user) -> int:
+    """Keep an accepted upload (for the data page and auditing); returns its id."""
+    upload = DataUpload.objects.create(
+        kind=kind, filename=filename[:255], rows=rows, summary=report, uploaded_by=user
+    )
+    return upload.id
+
+
 def import_historical_sales(source, *, filename="", user=None) -> dict:
     """Validate and import a historical sales CSV (``date, category, store_id, quantity_sold
     [, revenue]``). Rows for a (store, category, date) already stored replace it. Creates
@@ -409,14 +417,9 @@ def import_historical_sales(source, *, filename="", user=None) -> dict:
             "stores": int(np.unique(sales["store"]).size),
             "data_quality": quality,
         }
-        upload = DataUpload.objects.create(
-            kind=DataUpload.Kind.HISTORICAL_SALES,
-            filename=filename[:255],
-            rows=rows,
-            summary=report,
-            uploaded_by=user,
+        report["upload_id"] = _record_upload(
+            DataUpload.Kind.HISTORICAL_SALES, filename, rows, report, user
         )
-    report["upload_id"] = upload.id
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
 
@@ -617,14 +620,9 @@ def import_stores(source, *, filename="", user=None) -> dict:
             "stores_total": Store.objects.count(),
             "clusters": clustering,
         }
-        upload = DataUpload.objects.create(
-            kind=DataUpload.Kind.STORES,
-            filename=filename[:255],
-            rows=len(stores),
-            summary=report,
-            uploaded_by=user,
+        report["upload_id"] = _record_upload(
+            DataUpload.Kind.STORES, filename, len(stores), report, user
         )
-    report["upload_id"] = upload.id
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
 
@@ -816,12 +814,7 @@ def import_weekly_actuals(season: Workflow, week: int, file, *, overwrite=False,
         "units": sum(units.values()),
         "result": result,
     }
-    upload = DataUpload.objects.create(
-        kind=DataUpload.Kind.WEEKLY_ACTUALS,
-        filename=filename[:255],
-        rows=len(units),
-        summary=report,
-        uploaded_by=user,
+    report["upload_id"] = _record_upload(
+        DataUpload.Kind.WEEKLY_ACTUALS, filename, len(units), report, user
     )
-    report["upload_id"] = upload.id
     return report
