@@ -13,6 +13,15 @@ REPO = Path(__file__).resolve().parent
 PEER_DATA = REPO.parent / "shared" / "peer-data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests make hundreds of users; the production hasher spends 0.2 s on each password."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Tests roll the database back, so a cache entry keyed by data version could outlive the

@@ -94,9 +94,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run while a writer commits; the busy timeout makes concurrent writers
-    # wait for the lock instead of failing with "database is locked".
+    # wait for the lock (SQLite retries) instead of failing with "database is locked"; past it,
+    # the API answers 503 with Retry-After.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "20")),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }

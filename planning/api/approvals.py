@@ -2,6 +2,7 @@
 from ninja import Router
 
 from planning.api.auth import require_role
+from planning.api.schemas import errors
 from planning.api.workflow_schemas import ApprovalOut, ManufacturingApprovalIn, MarkdownApprovalIn
 from planning.roles import PLANNER
 from planning.services import season as season_service
@@ -10,7 +11,7 @@ from planning.services import workflow as engine
 router = Router(tags=["approvals"])
 
 
-@router.post("/approvals/manufacturing", response=ApprovalOut)
+@router.post("/approvals/manufacturing", response={200: ApprovalOut, **errors(403, 404, 409)})
 def manufacturing(request, payload: ManufacturingApprovalIn):
     """modify: the order recomputed at safety_stock_pct, not committed (0.25 on 8,000 -> 10,000).
     accept: commit and resume. 409 when the workflow is not waiting for this approval; a repeated
@@ -20,7 +21,7 @@ def manufacturing(request, payload: ManufacturingApprovalIn):
                                         note=payload.note or "", user=request.auth)
 
 
-@router.post("/approvals/markdown", response=ApprovalOut)
+@router.post("/approvals/markdown", response={200: ApprovalOut, **errors(403, 404, 409)})
 def markdown(request, payload: MarkdownApprovalIn):
     """modify: the markdown at another elasticity, not committed. accept: apply it and re-forecast
     the remaining weeks with the expected lift."""

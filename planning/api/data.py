@@ -14,12 +14,13 @@ from ninja.files import UploadedFile
 
 from planning.api.auth import require_role
 from planning.api.schemas import ErrorOut, HistoryUploadOut, StoresUploadOut, WeeklyUploadOut
+from planning.api.throttling import UPLOADS
 from planning.errors import NotFound, PayloadTooLarge
 from planning.models import Workflow
 from planning.roles import PLANNER
 from planning.services import ingest
 
-router = Router(tags=["data"])
+router = Router(tags=["data"], throttle=UPLOADS)
 
 # Room for the multipart boundaries and the other form fields around the file.
 MULTIPART_ALLOWANCE = 16 * 1024
@@ -52,6 +53,11 @@ class UploadSizeLimit(FileUploadHandler):
         return None
 
 
+def _filename(file):
+    """The upload's file name without control characters (PostgreSQL refuses NUL in text)."""
+    return "".join(ch for ch in file.name or "" if ch.isprintable())
+
+
 def limit_upload_size(run):
     @wraps(run)
     def limited(request, *args, **kwargs):
@@ -70,7 +76,7 @@ def upload_historical_sales(request, file: File[UploadedFile]):
     message, and nothing is written. Rows for a (store, category, date) already stored are
     replaced. Categories are created from the names in the file."""
     require_role(request, PLANNER)
-    return ingest.import_historical_sales(file, filename=file.name or "", user=request.auth)
+    return ingest.import_historical_sales(file, filename=_filename(file), user=request.auth)
 
 
 @router.post("/data/upload-stores", response={200: StoresUploadOut, **UPLOAD_ERRORS})
@@ -78,7 +84,7 @@ def upload_historical_sales(request, file: File[UploadedFile]):
 def upload_stores(request, file: File[UploadedFile]):
     """Import store attributes (upsert by store_id), then recompute the store clusters."""
     require_role(request, PLANNER)
-    return ingest.import_stores(file, filename=file.name or "", user=request.auth)
+    return ingest.import_stores(file, filename=_filename(file), user=request.auth)
 
 
 @router.post(
@@ -101,5 +107,5 @@ def upload_weekly_sales(
     if season is None:
         raise NotFound(f"Unknown workflow {workflow_id}.")
     return ingest.import_weekly_actuals(
-        season, week_number, file, overwrite=overwrite, user=request.auth, filename=file.name or ""
+        season, week_number, file, overwrite=overwrite, user=request.auth, filename=_filename(file)
     )

@@ -6,6 +6,7 @@ from agents import deterministic
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, StepContext
 from agents.season_tools import ToolError, schedule_markdown_checkpoint
 from planning.api.auth import require_role
+from planning.api.schemas import errors
 from planning.api.workflow_schemas import DebugDemandIn, DebugInventoryIn, DebugPricingIn, StepOut
 from planning.errors import Invalid, NotFound
 from planning.models import Allocation, Category
@@ -15,6 +16,8 @@ from planning.services import season as season_service
 from planning.services import workflow as engine
 
 router = Router(tags=["debug"])
+
+DEBUG_RESPONSES = {200: StepOut, **errors(403, 404)}
 
 
 def _category(category_id):
@@ -40,7 +43,7 @@ def _demand(category, params):
     return _run(ctx)
 
 
-@router.post("/agents/demand/forecast", response=StepOut)
+@router.post("/agents/demand/forecast", response=DEBUG_RESPONSES)
 def demand_forecast(request, payload: DebugDemandIn):
     """The demand step's tools: forecast (cached fits), clusters, cluster split."""
     require_role(request, STAFF)
@@ -48,7 +51,7 @@ def demand_forecast(request, payload: DebugDemandIn):
     return _demand(category, engine.season_parameters(payload.parameters))
 
 
-@router.post("/agents/inventory/allocate", response=StepOut)
+@router.post("/agents/inventory/allocate", response=DEBUG_RESPONSES)
 def inventory_allocate(request, payload: DebugInventoryIn):
     """The demand step, then the inventory step's tools: order size, initial/holdback, store rows."""
     require_role(request, STAFF)
@@ -61,7 +64,7 @@ def inventory_allocate(request, payload: DebugInventoryIn):
     return _run(ctx)
 
 
-@router.post("/agents/pricing/analyze", response=StepOut)
+@router.post("/agents/pricing/analyze", response=DEBUG_RESPONSES)
 def pricing_analyze(request, payload: DebugPricingIn):
     """The markdown tool on given numbers, or on a season's sales to date and accepted order."""
     require_role(request, STAFF)

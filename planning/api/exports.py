@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from ninja import Router
 
 from planning.api.resources import season_of_forecast
+from planning.api.schemas import DbId
 from planning.services import exports
 
 router = Router(tags=["exports"])
@@ -22,18 +23,18 @@ def _download(export: exports.CsvExport) -> HttpResponse:
 
 
 @router.get("/exports/allocations/{forecast_id}.csv", openapi_extra=CSV_RESPONSE)
-def allocation_csv(request, forecast_id: int):
+def allocation_csv(request, forecast_id: DbId):
     """Store rows of the season's allocation: cluster, factor, planned, initial and holdback."""
     return _download(exports.allocation_export(season_of_forecast(forecast_id)))
 
 
 @router.get("/exports/replenishments/{forecast_id}.csv", openapi_extra=CSV_RESPONSE)
-def replenishment_csv(request, forecast_id: int):
+def replenishment_csv(request, forecast_id: DbId):
     """Every DC-to-store shipment of the season, by week and need."""
     return _download(exports.replenishment_export(season_of_forecast(forecast_id)))
 
 
 @router.get("/exports/variance/{forecast_id}.csv", openapi_extra=CSV_RESPONSE)
-def variance_csv(request, forecast_id: int):
+def variance_csv(request, forecast_id: DbId):
     """The season's weekly variance checks: cumulative forecast and actual, band, action."""
     return _download(exports.variance_export(season_of_forecast(forecast_id)))

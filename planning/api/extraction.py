@@ -4,6 +4,8 @@ from ninja import Router
 
 from agents.parameters import ParameterError
 from planning.api.auth import require_role
+from planning.api.schemas import errors
+from planning.api.throttling import EXTRACTION
 from planning.api.workflow_schemas import ExtractIn, ExtractOut
 from planning.errors import Invalid
 from planning.roles import PLANNER
@@ -15,7 +17,7 @@ router = Router(tags=["parameters"])
 extract = engine.extract_parameters
 
 
-@router.post("/parameters/extract", response=ExtractOut)
+@router.post("/parameters/extract", response={200: ExtractOut, **errors(403)}, throttle=EXTRACTION)
 def extract_parameters(request, payload: ExtractIn):
     require_role(request, PLANNER)  # an LLM call costs money: planners only
     reference = payload.reference_date or timezone.localdate()

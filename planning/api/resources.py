@@ -7,16 +7,19 @@ from uuid import UUID
 from django.core.cache import cache
 from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from planning.api.schemas import (
     AllocationOut,
+    BoundedPagination,
     CategoryOut,
     ClusterOut,
+    DbId,
     ErrorOut,
     ForecastOut,
     ForecastSummaryOut,
     MarkdownOut,
+    SeasonWeek,
     StoreOut,
     VarianceOut,
 )
@@ -85,7 +88,7 @@ def categories(request):
 
 
 @router.get("/stores", response=list[StoreOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def stores(request, cluster: str | None = None):
     """Stores, optionally of one cluster (`?cluster=mainstream`), by store id."""
     queryset = Store.objects.order_by("store_id")
@@ -103,7 +106,7 @@ def clusters(request):
 
 
 @router.get("/forecasts", response=list[ForecastSummaryOut])
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def forecasts(request, category: str | None = None, season: UUID | None = None):
     """Forecasts, newest first; filter by category id and by season (workflow id)."""
     queryset = Forecast.objects.defer("weekly", "cluster_distribution", "backtest_error").order_by(
@@ -117,7 +120,7 @@ def forecasts(request, category: str | None = None, season: UUID | None = None):
 
 
 @router.get("/forecasts/{forecast_id}", response={200: ForecastOut, **NOT_FOUND})
-def forecast(request, forecast_id: int):
+def forecast(request, forecast_id: DbId):
     """A forecast: weekly curve with 80% bounds, cluster split, model totals, method, warnings."""
     found = Forecast.objects.filter(pk=forecast_id).first()
     if found is None:
@@ -126,7 +129,7 @@ def forecast(request, forecast_id: int):
 
 
 @router.get("/allocations/{forecast_id}", response={200: AllocationOut, **NOT_FOUND})
-def allocation(request, forecast_id: int):
+def allocation(request, forecast_id: DbId):
     """The season's allocation: manufacturing order, initial/holdback split, every store row."""
     rows = StoreAllocation.objects.select_related("store").order_by("store_id")
     found = (
@@ -143,7 +146,7 @@ def allocation(request, forecast_id: int):
 
 
 @router.get("/markdowns/{forecast_id}", response={200: MarkdownOut, **NOT_FOUND})
-def markdown(request, forecast_id: int):
+def markdown(request, forecast_id: DbId):
     """The season's markdown decision; 404 until the markdown checkpoint has run."""
     decision = MarkdownDecision.objects.filter(season__forecasts=forecast_id).first()
     if decision is None:
@@ -154,7 +157,7 @@ def markdown(request, forecast_id: int):
 
 
 @router.get("/variance/{forecast_id}/week/{week}", response={200: VarianceOut, **NOT_FOUND})
-def variance(request, forecast_id: int, week: int):
+def variance(request, forecast_id: DbId, week: SeasonWeek):
     """The variance check of week N: cumulative forecast and actual, variance, band, action."""
     check = VarianceCheck.objects.filter(season__forecasts=forecast_id, week=week).first()
     if check is None:

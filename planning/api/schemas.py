@@ -1,19 +1,38 @@
 """Schemas of the data endpoints (uploads, categories, stores, forecasts, allocations, markdowns,
 variance), with examples for the OpenAPI docs at /api/docs."""
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Field, Schema
+from ninja.pagination import LimitOffsetPagination
+
+# Integers that reach a database query are bounded by what SQLite and PostgreSQL's bigint hold,
+# so an absurd id or offset is a 422, never an overflow inside the database driver.
+MAX_DB_INT = 2**63 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+SeasonWeek = Annotated[int, Field(ge=1, le=52)]
+EventSeq = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
+
+
+class BoundedPagination(LimitOffsetPagination):
+    """limit 1..1000 and offset within the database's integer range."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=MAX_DB_INT)
 
 
 class RowErrorOut(Schema):
+    """One problem: a CSV cell (row, column, expected, got) or a request field (field)."""
+
     row: int | None = Field(
         None, description="CSV row (the header is row 1); null for the whole file"
     )
     column: str = ""
     expected: str = ""
     got: Any = ""
+    field: str = Field("", description="The request field, for invalid input (e.g. safety_stock_pct)")
     message: str
 
 
@@ -24,6 +43,11 @@ class ErrorOut(Schema):
         examples=[[{"row": 7, "column": "quantity_sold", "expected": "a whole number >= 0",
                     "got": "-3", "message": "Quantity -3 is negative."}]],
     )
+
+
+def errors(*codes):
+    """``response=`` entries documenting the error body for each status code."""
+    return {code: ErrorOut for code in codes}
 
 
 # --- Uploads ---------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from planning.api.schemas import DbId
+
 
 class ExtractIn(Schema):
     user_input: str = Field(..., description="The planner's description of the season (1..1000 characters)")
@@ -39,7 +41,7 @@ class ForecastWorkflowIn(Schema):
 
 class ReforecastIn(Schema):
     workflow_id: UUID | None = None
-    forecast_id: int | None = None
+    forecast_id: DbId | None = None
     reason: str | None = Field(None, max_length=255)
 
 

@@ -4,6 +4,7 @@ from uuid import UUID
 from ninja import Router, Status
 
 from planning.api.auth import require_role
+from planning.api.schemas import EventSeq, errors
 from planning.api.workflow_schemas import EventsOut, ForecastWorkflowIn, ReforecastIn, WorkflowCreatedOut, WorkflowOut
 from planning.roles import PLANNER, VIEWER
 from planning.services import events
@@ -24,7 +25,7 @@ def _created(request, workflow):
     })
 
 
-@router.post("/workflows/forecast", response={201: WorkflowCreatedOut})
+@router.post("/workflows/forecast", response={201: WorkflowCreatedOut, **errors(403, 404)})
 def start_forecast(request, payload: ForecastWorkflowIn):
     """Start a season: forecast, allocate, then pause for the manufacturing approval."""
     require_role(request, PLANNER)
@@ -32,7 +33,7 @@ def start_forecast(request, payload: ForecastWorkflowIn):
     return _created(request, workflow)
 
 
-@router.post("/workflows/reforecast", response={201: WorkflowCreatedOut})
+@router.post("/workflows/reforecast", response={201: WorkflowCreatedOut, **errors(403, 404, 409)})
 def start_reforecast(request, payload: ReforecastIn):
     """Re-forecast a season's remaining weeks from the actuals so far (needs a committed plan)."""
     require_role(request, PLANNER)
@@ -41,29 +42,29 @@ def start_reforecast(request, payload: ReforecastIn):
     return _created(request, workflow)
 
 
-@router.get("/workflows/{workflow_id}", response=WorkflowOut)
+@router.get("/workflows/{workflow_id}", response={200: WorkflowOut, **errors(404)})
 def workflow_status(request, workflow_id: UUID):
     require_role(request, VIEWER)
     return engine.status_dict(engine.get_workflow(workflow_id))
 
 
-@router.get("/workflows/{workflow_id}/results")
+@router.get("/workflows/{workflow_id}/results", response={200: dict, **errors(404, 409)})
 def workflow_results(request, workflow_id: UUID):
     """Forecast, clusters, allocation and markdown schedule; 409 until the run has completed."""
     require_role(request, VIEWER)
     return engine.results_dict(engine.get_workflow(workflow_id))
 
 
-@router.get("/workflows/{workflow_id}/events", response=EventsOut)
-def workflow_events(request, workflow_id: UUID, after: int = 0):
+@router.get("/workflows/{workflow_id}/events", response={200: EventsOut, **errors(404)})
+def workflow_events(request, workflow_id: UUID, after: EventSeq = 0):
     """Persisted events with seq > after, oldest first (at most 1000 per call; page with after)."""
     require_role(request, VIEWER)
     workflow = engine.get_workflow(workflow_id)
     return {"workflow_id": workflow.pk, "last_seq": workflow.last_seq,
-            "events": events.events_after(workflow.pk, max(0, after), limit=MAX_EVENTS)}
+            "events": events.events_after(workflow.pk, after, limit=MAX_EVENTS)}
 
 
-@router.get("/workflows/{workflow_id}/report")
+@router.get("/workflows/{workflow_id}/report", response={200: dict, **errors(404, 409)})
 def workflow_report(request, workflow_id: UUID):
     """The season report (accuracy vs the original forecast, stockouts, leftover, markdown, approvals,
     runtime, LLM tokens); works mid-season on the weeks uploaded so far."""

@@ -36,7 +36,10 @@ def check_channel_layer():
         return await layer.receive(channel)
 
     async def bounded():
-        return await asyncio.wait_for(roundtrip(), timeout=2)
+        try:
+            return await asyncio.wait_for(roundtrip(), timeout=2)
+        except asyncio.TimeoutError:
+            raise TimeoutError("no answer from the channel layer within 2 s") from None
 
     async_to_sync(bounded)()
     return {"backend": type(layer).__name__}

@@ -119,6 +119,8 @@ def record_week_actuals(season, week, units_by_store, *, overwrite=False, user=N
             raise Conflict(f"Week {week} is already uploaded; send overwrite=true to replace it.")
         if exists and week != locked.current_week:
             raise Conflict(f"Only the latest uploaded week ({locked.current_week}) can be overwritten.")
+        if exists and _still_processing(locked, week):
+            raise Conflict(f"Week {week} is still being processed; try again in a moment.")
         if not exists and week != locked.current_week + 1:
             raise Conflict(f"Weeks are uploaded in order: upload week {locked.current_week + 1} next.")
         if not exists and week > 1 and not VarianceCheck.objects.filter(season=locked, week=week - 1).exists():
@@ -139,6 +141,16 @@ def record_week_actuals(season, week, units_by_store, *, overwrite=False, user=N
                              f"{sum(u for _, u in rows):,} units from {len(rows)} stores"
                              + (f" by {user.get_username()}" if user else "")))
     return process_week(season.pk, week)
+
+
+def _still_processing(season, week):
+    """Week ``week`` is stored but not processed yet, and recently enough that a request may still
+    be processing it (an older one was cut short: recover_unprocessed_weeks redoes it, and an
+    overwrite may replace it). Replacing a week mid-processing would process it twice at once."""
+    if VarianceCheck.objects.filter(season=season, week=week).exists():
+        return False
+    recent = timezone.now() - timedelta(seconds=engine.stale_seconds())
+    return WeeklyActual.objects.filter(workflow=season, week=week, created_at__gte=recent).exists()
 
 
 def _validated_rows(allocation, units_by_store):

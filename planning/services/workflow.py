@@ -76,11 +76,11 @@ def setting(name, default):
 
 
 def heartbeat_seconds():
-    return float(setting("WORKFLOW_HEARTBEAT_SECONDS", 10))
+    return float(setting("WORKFLOW_HEARTBEAT_SECONDS", 10.0))
 
 
 def stale_seconds():
-    return float(setting("WORKFLOW_STALE_SECONDS", 120))
+    return float(setting("WORKFLOW_STALE_SECONDS", 120.0))
 
 
 def max_recoveries():
@@ -592,8 +592,8 @@ def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", u
             if last is not None and user is not None and last.user_id == user.pk and same_value:
                 return _accepted_body(locked, allocation, replayed=True)
             who = last.user.get_username() if last is not None and last.user_id else "someone"
-            raise Conflict(f"The manufacturing order was already accepted by {who} at "
-                           f"{allocation.accepted_at:%Y-%m-%d %H:%M} UTC.")
+            when = f" at {allocation.accepted_at:%Y-%m-%d %H:%M} UTC" if allocation.accepted_at else ""
+            raise Conflict(f"The manufacturing order was already accepted by {who}{when}.")
         if not _awaiting_manufacturing(locked) or plan is None:
             raise Conflict(f"The workflow is {locked.status}, not waiting for the manufacturing approval.")
         now = timezone.now()
