@@ -97,7 +97,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # wait for the lock (SQLite retries) instead of failing with "database is locked"; past it,
     # the API answers 503 with Retry-After.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "20")),
+        "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT") or 20),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
