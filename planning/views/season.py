@@ -39,26 +39,40 @@ def season_panels(request, season_id):
     return render(request, "planning/partials/season_panels.html", {**context, "refresh": True})
 
 
-@planner_required
-@require_POST
-def manufacturing_decision(request, season_id):
-    """Modify (preview at a new safety stock, repeatable) or accept the manufacturing order."""
+def _approval(request, season_id, *, decide, preview_of, template, done_message):
+    """Modify (preview, repeatable) or accept an approval. ``decide(season, action)`` calls the
+    service; ``preview_of(outcome)`` picks what a modify shows."""
     season = _season(season_id)
     action = request.POST.get("action", "")
     preview = error = None
     status = 200
     try:
-        safety_stock = _percent(request.POST.get("safety_stock_pct"), "safety_stock_pct")
-        outcome = engine.approve_manufacturing(season.pk, action, safety_stock, user=request.user)
+        outcome = decide(season, action)
     except PlanningError as exc:
         error, status = exc, exc.status
     else:
         if action == "modify":
-            preview = outcome
+            preview = preview_of(outcome)
     return _respond(
-        request, season, "planning/partials/manufacturing_panel.html",
+        request, season, template,
         {"preview": preview, "error": error}, status=status,
         changed=error is None and action == "accept",
+        done_message=done_message,
+    )
+
+
+@planner_required
+@require_POST
+def manufacturing_decision(request, season_id):
+    """Modify (preview at a new safety stock, repeatable) or accept the manufacturing order."""
+
+    def decide(season, action):
+        safety_stock = _percent(request.POST.get("safety_stock_pct"), "safety_stock_pct")
+        return engine.approve_manufacturing(season.pk, action, safety_stock, user=request.user)
+
+    return _approval(
+        request, season_id, decide=decide, preview_of=lambda outcome: outcome,
+        template="planning/partials/manufacturing_panel.html",
         done_message="Manufacturing order accepted.",
     )
 
@@ -67,22 +81,14 @@ def manufacturing_decision(request, season_id):
 @require_POST
 def markdown_decision(request, season_id):
     """Modify (preview at another elasticity, repeatable) or accept the recommended markdown."""
-    season = _season(season_id)
-    action = request.POST.get("action", "")
-    preview = error = None
-    status = 200
-    try:
+
+    def decide(season, action):
         elasticity = _number(request.POST.get("elasticity"), "elasticity_coefficient")
-        outcome = season_service.approve_markdown(season.pk, action, elasticity, user=request.user)
-    except PlanningError as exc:
-        error, status = exc, exc.status
-    else:
-        if action == "modify":
-            preview = outcome["markdown"]
-    return _respond(
-        request, season, "planning/partials/markdown_panel.html",
-        {"preview": preview, "error": error}, status=status,
-        changed=error is None and action == "accept",
+        return season_service.approve_markdown(season.pk, action, elasticity, user=request.user)
+
+    return _approval(
+        request, season_id, decide=decide, preview_of=lambda outcome: outcome["markdown"],
+        template="planning/partials/markdown_panel.html",
         done_message="Markdown accepted.",
     )
 
