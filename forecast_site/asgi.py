@@ -1,11 +1,16 @@
-"""ASGI entry point: HTTP through Django (behind the request body size limit), WebSockets through
-Channels (served by daphne)."""
+"""ASGI entry point: HTTP through Django (behind the request body size limit, each request's
+middleware and view in one worker thread: see forecast_site.handler), WebSockets through Channels
+(served by daphne)."""
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forecast_site.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from forecast_site.handler import ThreadedASGIHandler  # noqa: E402
+
+django_asgi_app = ThreadedASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -15,13 +15,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.core.asgi import get_asgi_application
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from conftest import REPO, TokenClient
-from forecast_site.limits import BodySizeLimit
 from planning.api import api
 from planning.models import ApiToken, DataUpload, Store, Workflow
 from planning.tests.season_fixtures import PARAMS, inline_jobs  # noqa: F401  (fixture)
@@ -81,7 +79,8 @@ def test_declared_gigabyte_is_413_before_the_body_is_read(planner_api, demo_stor
 
 def _asgi_post(chunks, headers):
     """POST /api/data/upload-stores through the ASGI stack; returns (status, body, chunks read)."""
-    app = BodySizeLimit(get_asgi_application())
+    from forecast_site.asgi import application as app
+
     read = []
 
     async def run():
