@@ -2,10 +2,11 @@
 allocation, markdown and variance checks. Allocation, markdown and variance are looked up by a
 forecast id and answer for that forecast's season."""
 import hashlib
+from collections import defaultdict
 from uuid import UUID
 
 from django.core.cache import cache
-from django.db.models import F, IntegerField, OuterRef, Prefetch, Subquery
+from django.db.models import F, IntegerField, OuterRef, Subquery
 from ninja import Router
 from ninja.pagination import paginate
 
@@ -20,6 +21,7 @@ from planning.api.schemas import (
     ForecastSummaryOut,
     MarkdownOut,
     SeasonWeek,
+    StoreAllocationOut,
     StoreOut,
     VarianceOut,
 )
@@ -40,6 +42,8 @@ from planning.models import (
 router = Router(tags=["resources"])
 
 NOT_FOUND = {404: ErrorOut}
+# The allocation endpoint reads rows as dicts (no model instances for 50+ store rows).
+ALLOCATION_FIELDS = AllocationOut.model_fields.keys() - {"category_id", "stores"}
 
 
 class _RowCount(Subquery):
@@ -100,9 +104,14 @@ def stores(request, cluster: str | None = None):
 @router.get("/stores/clusters", response=list[ClusterOut])
 def clusters(request):
     """Store clusters, highest fashion tier first, each with its stores."""
-    return StoreCluster.objects.prefetch_related(
-        Prefetch("stores", queryset=Store.objects.order_by("store_id"))
-    ).order_by("-fashion_tier")
+    members = defaultdict(list)
+    for store in Store.objects.order_by("store_id").values(*StoreOut.model_fields):
+        members[store["cluster_id"]].append(store)
+    return [
+        {**cluster, "stores": members[cluster["id"]]}
+        for cluster in StoreCluster.objects.order_by("-fashion_tier").values(
+            *ClusterOut.model_fields.keys() - {"stores"})
+    ]
 
 
 @router.get("/forecasts", response=list[ForecastSummaryOut])
@@ -131,17 +140,20 @@ def forecast(request, forecast_id: DbId):
 @router.get("/allocations/{forecast_id}", response={200: AllocationOut, **NOT_FOUND})
 def allocation(request, forecast_id: DbId):
     """The season's allocation: manufacturing order, initial/holdback split, every store row."""
-    rows = StoreAllocation.objects.select_related("store").order_by("store_id")
     found = (
         Allocation.objects.filter(season__forecasts=forecast_id)
-        .annotate(category_id=F("season__category_id"))
-        .prefetch_related(Prefetch("stores", queryset=rows))
+        .values("id", *ALLOCATION_FIELDS, category_id=F("season__category_id"))
         .first()
     )
     if found is None:
         raise _not_found(
             forecast_id, f"The season of forecast {forecast_id} has no allocation yet."
         )
+    found["stores"] = list(
+        StoreAllocation.objects.filter(allocation=found["id"])
+        .order_by("store_id")
+        .values(*StoreAllocationOut.model_fields.keys() - {"store_name"}, store_name=F("store__name"))
+    )
     return found
 
 

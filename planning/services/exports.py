@@ -9,8 +9,10 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.db.models import F
+
 from planning.errors import NotFound
-from planning.models import Allocation, Replenishment, VarianceCheck, Workflow
+from planning.models import Allocation, Replenishment, StoreAllocation, VarianceCheck, Workflow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Excel only reads a CSV as UTF-8 (store names with accents or dashes) when it starts with a BOM.
@@ -44,14 +46,15 @@ def _name(season: Workflow, what: str) -> str:
 
 
 def allocation_export(season: Workflow) -> CsvExport:
-    allocation = Allocation.objects.filter(season=season).first()
-    if allocation is None:
-        raise NotFound("This season has no allocation yet.")
+    store_rows = StoreAllocation.objects.filter(allocation__season=season).order_by("store_id")
     rows = [
-        [row.store_id, row.store.name, row.cluster_id or "", round(row.factor, 6),
-         row.planned_units, row.initial_qty, row.holdback_qty]
-        for row in allocation.stores.select_related("store").order_by("store_id")
+        [store_id, name, cluster_id or "", round(factor, 6), planned, initial, holdback]
+        for store_id, name, cluster_id, factor, planned, initial, holdback in store_rows.values_list(
+            "store_id", F("store__name"), "cluster_id", "factor", "planned_units", "initial_qty",
+            "holdback_qty")
     ]
+    if not rows and not Allocation.objects.filter(season=season).exists():
+        raise NotFound("This season has no allocation yet.")
     return CsvExport(
         filename=_name(season, "allocation"),
         header=["store_id", "store_name", "cluster", "factor", "planned_units", "initial_qty",
@@ -61,10 +64,11 @@ def allocation_export(season: Workflow) -> CsvExport:
 
 
 def replenishment_export(season: Workflow) -> CsvExport:
-    shipments = Replenishment.objects.filter(season=season).select_related("store")
+    shipments = Replenishment.objects.filter(season=season).order_by("week", "-need_units", "store_id")
     rows = [
-        [s.week, s.store_id, s.store.name, s.need_units, s.quantity, "yes" if s.partial else "no"]
-        for s in shipments.order_by("week", "-need_units", "store_id")
+        [week, store_id, name, need, quantity, "yes" if partial else "no"]
+        for week, store_id, name, need, quantity, partial in shipments.values_list(
+            "week", "store_id", F("store__name"), "need_units", "quantity", "partial")
     ]
     return CsvExport(
         filename=_name(season, "replenishment"),
