@@ -7,7 +7,6 @@ We merge the two: this package's ``__path__`` is extended with the SDK's folder 
 ``from agents.extraction import extract_parameters`` (ours) both work. Our module names must not
 collide with the SDK's; ``agents/tests/test_package.py`` checks that.
 """
-import importlib.machinery as _machinery
 import os as _os
 import sys as _sys
 

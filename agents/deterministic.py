@@ -151,7 +151,7 @@ def _pricing(ctx: StepContext, say) -> tuple[dict, str]:
 
 
 def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
-    params, inputs = ctx.parameters, ctx.inputs
+    inputs = ctx.inputs
     plan = [float(v) for v in inputs["plan_weekly"]]
     actual = [float(v) for v in inputs["actual_weekly"]]
     observed, horizon = len(actual), len(plan)

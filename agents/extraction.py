@@ -727,7 +727,7 @@ _INITIAL_SHARE = _compile(
 _NO_HOLDBACK = _compile(
     rf"\b(?:no|zero|without(?:\s+(?:a|any))?)\s+(?:{_DC}\s+)?(?:hold[\s-]?backs?|reserve|holding\s+back)\b",
     rf"\bnothing\s+(?:is\s+)?(?:held|kept|stays?|in\s+reserve|(?:at|in)\s+the\s+{_DC})",
-    rf"\b(?:hold|keep|leave)\s+nothing\s+(?:back|at|in)\b|\b(?:hold(?:ing)?|keep(?:ing)?)\s+back\s+nothing\b",
+    r"\b(?:hold|keep|leave)\s+nothing\s+(?:back|at|in)\b|\b(?:hold(?:ing)?|keep(?:ing)?)\s+back\s+nothing\b",
     r"\b(?:do\s+not|don'?t|won'?t)\s+(?:hold|keep)\s+(?:anything|any\s+stock|any\s+units|any)\s+(?:back|at|in)\b",
 )
 _HOLDBACK = _compile(

@@ -70,11 +70,11 @@ def main():
         print(f"| {name} | {len(seconds)} | {statistics.median(seconds):.2f} | "
               f"{min(seconds):.2f} | {max(seconds):.2f} | {target} |")
     print(f"| peak memory (ru_maxrss) | | {peak_mb:,.0f} MB | | | |")
-    print(f"\nmodel seconds (last run): "
+    print("\nmodel seconds (last run): "
           + ", ".join(f"{name} {s:.2f}" for name, s in result.model_seconds.items()))
     print(f"forecast: {result.method}, total {result.total:,.0f} "
           + "(" + ", ".join(f"{name} {t:,.0f}" for name, t in result.model_totals.items()) + ")")
-    print(f"weighted: weights "
+    print("weighted: weights "
           + ", ".join(f"{name} {w:.2f}" for name, w in weighted_result.weights.items())
           + f", total {weighted_result.total:,.0f}")
 

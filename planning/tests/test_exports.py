@@ -42,7 +42,7 @@ def test_allocation_export(viewer_api, season):
     Store.objects.filter(pk="S002").update(name="=cmd()")
     response = viewer_api.get(f"/api/exports/allocations/{forecast.id}.csv")
     rows = read_csv(response)
-    assert f"allocation-womens_dresses-2025-03-01.csv" in response["Content-Disposition"]
+    assert "allocation-womens_dresses-2025-03-01.csv" in response["Content-Disposition"]
     assert rows[0] == ["store_id", "store_name", "cluster", "factor", "planned_units",
                        "initial_qty", "holdback_qty"]
     assert [r[0] for r in rows[1:]] == ["S001", "S002", "S003"]
