@@ -253,7 +253,7 @@ def bench_database(name, database_url, folder, args):
         env.pop(variable, None)
     token = seed(env)
     port = free_port()
-    server = start_server(port, env)
+    server = start_server(port, env, folder / "daphne.log")
     try:
         ids = warm_up(port, token)
         samples, elapsed, counts = run_load(port, token, ids, args.clients, args.seconds, args.interval)
