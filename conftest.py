@@ -22,6 +22,19 @@ def _fast_password_hashing():
         yield
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database, and before it is dropped: close the connection that
+    asgiref's shared sync thread keeps (Channels' database_sync_to_async in the async tests runs
+    there, and connections persist, CONN_MAX_AGE). PostgreSQL refuses to drop a database that
+    has sessions."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Tests roll the database back, so a cache entry keyed by data version could outlive the

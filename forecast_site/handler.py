@@ -13,6 +13,7 @@ not. WebSockets are untouched (Channels, see ``forecast_site.asgi``).
 """
 import asyncio
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -20,6 +21,7 @@ from django.core import signals
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.exceptions import RequestAborted
+from django.db import connections
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
@@ -30,8 +32,25 @@ class ThreadedASGIHandler(ASGIHandler):
     def __init__(self, worker_threads: int | None = None):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        threads = worker_threads or int(os.environ.get("HTTP_WORKER_THREADS") or DEFAULT_WORKER_THREADS)
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http-worker")
+        self.worker_threads = worker_threads or int(
+            os.environ.get("HTTP_WORKER_THREADS") or DEFAULT_WORKER_THREADS
+        )
+        self.executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="http-worker")
+
+    def shutdown(self):
+        """Close every worker's database connections, then stop the workers (tests use it: a
+        test database cannot be dropped while a worker holds a connection to it)."""
+        # The barrier puts one task on each worker thread: none can take a second task while
+        # all wait.
+        barrier = threading.Barrier(self.worker_threads)
+
+        def close():
+            barrier.wait(timeout=30)
+            connections.close_all()
+
+        for future in [self.executor.submit(close) for _ in range(self.worker_threads)]:
+            future.result()
+        self.executor.shutdown(wait=True)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

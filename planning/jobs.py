@@ -5,7 +5,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ def _pool():
 
 
 def run_registered(name, *args):
-    """Run a registered job here and now, with fresh DB connections around it."""
+    """Run a registered job here and now (on a job thread or a Celery worker). Its database
+    connection is checked before and closed after: a job takes seconds, so keeping a connection
+    between jobs (CONN_MAX_AGE, meant for the HTTP workers) would only hold it idle."""
     close_old_connections()
     try:
         return _TASKS[name](*args)
@@ -45,7 +47,7 @@ def run_registered(name, *args):
         logger.exception("Job %s%r failed", name, args)
         raise
     finally:
-        close_old_connections()
+        connections.close_all()
 
 
 def submit(name, *args):

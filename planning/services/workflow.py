@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -495,7 +495,7 @@ def _heartbeat(workflow_id):
         except Exception:  # noqa: BLE001  (a missed heartbeat only risks an early recovery)
             logger.exception("Heartbeat of workflow %s failed", workflow_id)
         finally:
-            close_old_connections()
+            connections.close_all()  # the thread ends here; its connection must not outlive it
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{workflow_id}", daemon=True)
     thread.start()
@@ -774,7 +774,7 @@ def recover_on_startup():
         except Exception:  # noqa: BLE001  (start-up must not fail because of recovery)
             logger.warning("Workflow recovery at start-up did not run", exc_info=True)
         finally:
-            close_old_connections()
+            connections.close_all()  # the thread ends here; its connection must not outlive it
 
     thread = threading.Thread(target=work, name="workflow-recovery", daemon=True)
     thread.start()

@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core import signals
+from django.db import connections
 from django.http import HttpResponse, StreamingHttpResponse
 
 from forecast_site.handler import ThreadedASGIHandler
@@ -45,20 +46,41 @@ def call(app, path="/api/health", headers=()):
 def handler():
     made = ThreadedASGIHandler(worker_threads=2)
     yield made
-    made.executor.shutdown(wait=True)
+    made.shutdown()
+
+
+def test_the_asgi_application_serves_http_with_the_pooled_handler():
+    from forecast_site.asgi import django_asgi_app
+
+    assert isinstance(django_asgi_app, ThreadedASGIHandler)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_production_application_answers_through_the_pooled_handler(viewer, demo_stores):
-    from forecast_site.asgi import application, django_asgi_app
-
-    assert isinstance(django_asgi_app, ThreadedASGIHandler)
+def test_api_requests_through_the_handler(handler, viewer, demo_stores):
     _, token = ApiToken.issue(viewer, "handler test")
-    status, headers, body = call(application, "/api/stores?limit=2",
+    status, headers, body = call(handler, "/api/stores?limit=2",
                                  [(b"authorization", f"Bearer {token}".encode())])
     assert status == 200 and headers[b"Content-Type"] == b"application/json; charset=utf-8"
     assert [store["store_id"] for store in json.loads(body)["items"]] == ["S001", "S002"]
-    assert call(application, "/api/stores")[0] == 401
+    assert call(handler, "/api/stores")[0] == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shutdown_closes_the_connection_of_every_worker():
+    handler = ThreadedASGIHandler(worker_threads=3)
+    barrier = threading.Barrier(3)
+
+    def connect():
+        barrier.wait(timeout=10)
+        connections["default"].ensure_connection()
+        return connections["default"]
+
+    held = [f.result() for f in [handler.executor.submit(connect) for _ in range(3)]]
+    assert len({id(wrapper) for wrapper in held}) == 3
+    assert all(wrapper.connection is not None for wrapper in held)
+    handler.shutdown()
+    # (Django keeps an in-memory SQLite test database open whatever is asked: PostgreSQL run only.)
+    assert all(wrapper.connection is None or wrapper.is_in_memory_db() for wrapper in held)
 
 
 @pytest.mark.django_db(transaction=True)
