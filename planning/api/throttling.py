@@ -1,5 +1,5 @@
 """Per-user rate limit of the costly endpoints: extraction (may call an LLM) and uploads (parse
-and write whole files).
+and write whole files), on the API and on the pages' forms (planning.views.access.rate_limited).
 
 Each user may make settings.RATE_LIMIT_PER_MINUTE requests per minute to each scope (read per
 request, so tests and operators can change it). Over the limit the API answers 429
@@ -23,7 +23,9 @@ class PerUserRateThrottle(SimpleRateThrottle):
         super().__init__(rate="1/m")  # placeholder: allow_request reads the setting
 
     def get_cache_key(self, request):
-        user = getattr(request, "auth", None)
+        # The API authenticates into request.auth, the pages into request.user: one count per
+        # user for both, so alternating between them does not double the limit.
+        user = getattr(request, "auth", None) or getattr(request, "user", None)
         ident = getattr(user, "pk", None) or self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 

@@ -20,6 +20,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from conftest import REPO, TokenClient
+from forecast_site.handler import ThreadedASGIHandler
+from forecast_site.limits import BodySizeLimit
 from planning.api import api
 from planning.models import ApiToken, DataUpload, Store, Workflow
 from planning.tests.season_fixtures import PARAMS, inline_jobs  # noqa: F401  (fixture)
@@ -79,7 +81,8 @@ def test_declared_gigabyte_is_413_before_the_body_is_read(planner_api, demo_stor
 
 def _asgi_post(chunks, headers):
     """POST /api/data/upload-stores through the ASGI stack; returns (status, body, chunks read)."""
-    from forecast_site.asgi import application as app
+    handler = ThreadedASGIHandler(worker_threads=1)
+    app = BodySizeLimit(handler)
 
     read = []
 
@@ -102,7 +105,10 @@ def _asgi_post(chunks, headers):
         await asyncio.wait_for(app(scope, receive, send), timeout=10)
         return sent
 
-    sent = asyncio.run(run())
+    try:
+        sent = asyncio.run(run())
+    finally:
+        handler.shutdown()
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:]), len(read)
 
 
@@ -377,6 +383,32 @@ def test_uploads_are_rate_limited_apart_from_extraction(planner_api, demo_stores
     statuses = [upload(planner_api, "/api/data/upload-stores", b"").status_code for _ in range(3)]
     assert statuses == [422, 422, 429]
     assert planner_api.post("/api/parameters/extract", json=body).status_code == 200
+
+
+def test_page_forms_share_the_apis_per_user_limits(planner, planner_api, demo_stores, settings):
+    """The data page's uploads count against the same per-user limit as the API's; over it the
+    form gets a 429 fragment (htmx) or page, with Retry-After, and nothing is imported."""
+    settings.RATE_LIMIT_PER_MINUTE = 2
+    page = Client()
+    page.force_login(planner)
+
+    def post_stores(name, **headers):
+        csv_text = STORES_HEADER + f"S001,{name},12000,A,PREMIUM,MALL,SOUTHEAST,120000,900\n"
+        return page.post("/data/stores", {"file": SimpleUploadedFile("stores.csv", csv_text.encode())},
+                         **headers)
+
+    assert upload(planner_api, "/api/data/upload-stores", b"").status_code == 422  # 1st: the API
+    assert post_stores("Renamed", HTTP_HX_REQUEST="true").status_code == 200  # 2nd: the page
+    uploads = DataUpload.objects.count()
+    limited = post_stores("Refused", HTTP_HX_REQUEST="true")
+    assert limited.status_code == 429 and 1 <= int(limited["Retry-After"]) <= 60
+    assert "Too many requests." in limited.content.decode() and "<html" not in limited.content.decode()
+    as_page = post_stores("Refused")
+    assert as_page.status_code == 429 and "<h1>Too many requests</h1>" in as_page.content.decode()
+    assert DataUpload.objects.count() == uploads and Store.objects.get(store_id="S001").name == "Renamed"
+    extraction = page.post("/seasons/new/extract", {"user_input": "12 weeks from March 1"},
+                           HTTP_HX_REQUEST="true")
+    assert extraction.status_code == 200  # its own count
 
 
 # --- Errors reveal nothing ---------------------------------------------------------------------

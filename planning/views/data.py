@@ -6,10 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from planning.api.throttling import UPLOADS
 from planning.errors import Invalid, PayloadTooLarge, PlanningError
 from planning.models import Category, DataUpload, Store, StoreCluster
 from planning.services import data_quality, ingest
-from planning.views.access import can_plan, planner_required
+from planning.views.access import can_plan, planner_required, rate_limited
 
 
 @login_required
@@ -21,12 +22,14 @@ def data_page(request):
 
 @planner_required
 @require_POST
+@rate_limited(UPLOADS)
 def upload_history(request):
     return _upload(request, ingest.import_historical_sales, "history")
 
 
 @planner_required
 @require_POST
+@rate_limited(UPLOADS)
 def upload_stores(request):
     return _upload(request, ingest.import_stores, "stores")
 

@@ -7,13 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from planning.api.throttling import UPLOADS
 from planning.errors import Invalid, PlanningError
 from planning.models import Workflow
 from planning.services import ingest
 from planning.services import season as season_service
 from planning.services import workflow as engine
 from planning.views import season_data
-from planning.views.access import can_plan, planner_required
+from planning.views.access import can_plan, planner_required, rate_limited
 
 
 def _season(season_id):
@@ -95,6 +96,7 @@ def markdown_decision(request, season_id):
 
 @planner_required
 @require_POST
+@rate_limited(UPLOADS)
 def upload_actuals(request, season_id):
     """Upload week N's actuals: checked row by row (problems listed inline, nothing saved), then
     the week is processed (variance, re-forecast, replenishment, markdown checkpoint)."""

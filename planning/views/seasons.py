@@ -9,10 +9,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.parameters import PLANNER_FIELDS, ParameterError
 from planning.api.extraction import extract as extract_parameters
+from planning.api.throttling import EXTRACTION
 from planning.errors import PlanningError
 from planning.models import Category, Workflow
 from planning.services import workflow as engine
-from planning.views.access import can_plan, planner_required
+from planning.views.access import can_plan, planner_required, rate_limited
 
 # The confirmation card's inputs show fractions as percentages.
 PERCENT_FIELDS = ("dc_holdback_percentage", "markdown_threshold")
@@ -51,6 +52,7 @@ def new_season(request):
 
 @planner_required
 @require_POST
+@rate_limited(EXTRACTION)
 def extract(request):
     """Extract -> the confirmation card (or the reason the text could not be read)."""
     text = request.POST.get("user_input", "")
