@@ -65,25 +65,13 @@ def _demand(ctx: StepContext, say) -> tuple[dict, str]:
         + (", from cache" if forecast.get("cached") else "") + ")")
 
     stores = inputs["stores"]
-    if stores and all(s.get("cluster") for s in stores):
-        counts: dict[str, int] = {}
-        for s in stores:
-            counts[s["cluster"]] = counts.get(s["cluster"], 0) + 1
-        clustering = {
-            "source": "stores",
-            "assignments": {s["store_id"]: s["cluster"] for s in stores},
-            "clusters": [{"cluster_id": c, "store_count": n} for c, n in counts.items()],
-            "silhouette": inputs.get("silhouette"),
-        }
-        say(f"Using the {len(counts)} store clusters from the store import")
+    clustering = tools.stored_clusters(stores, inputs.get("silhouette"))
+    if clustering:
+        say(f"Using the {len(clustering['clusters'])} store clusters from the store import")
     else:
         say("Clustering stores (k-means, k=3)")
         clustering = tools.cluster_stores(stores)
-    assignments = clustering["assignments"]
-    cluster_sales: dict[str, float] = {}
-    for s in stores:
-        cluster = assignments[s["store_id"]]
-        cluster_sales[cluster] = cluster_sales.get(cluster, 0.0) + float(s["historical_units"])
+    cluster_sales = tools.sales_per_cluster(stores, clustering["assignments"])
     split = tools.split_to_clusters(forecast["total"], [w["units"] for w in forecast["weekly"]], cluster_sales)
     say("Split to clusters: " + ", ".join(f"{c['cluster_id']} {c['units']:,}" for c in split["clusters"]))
 
@@ -156,16 +144,7 @@ def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
     actual = [float(v) for v in inputs["actual_weekly"]]
     observed, horizon = len(actual), len(plan)
     remaining = horizon - observed
-    refit, refit_error = None, None
-    if remaining > 0:
-        say(f"Refitting the models on history plus {observed} week(s) of actuals for weeks {observed + 1}..{horizon}")
-        try:
-            refit = tools.forecast_category_demand(
-                inputs["refit_history"], inputs["refit_start"], remaining,
-                weighting=inputs.get("weighting", "equal"), cache=ctx.cache, cache_key=inputs.get("cache_key"))
-        except tools.ToolError as exc:
-            refit_error = str(exc)
-            say(f"Refit failed ({refit_error}); using the run-rate against the current plan")
+    refit, refit_error = tools.refit_on_actuals(inputs, cache=ctx.cache, say=say)
     model = [w["units"] for w in refit["weekly"]] if refit else None
     result = tools.reforecast_remaining_weeks(plan, actual, model)
     coverage = tools.dc_coverage(result["updated_total"], inputs.get("sold_to_date", sum(actual)),

@@ -194,17 +194,9 @@ async def group_stores(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
     silhouette score (near 1 = well separated)."""
     ctx = wrapper.context
     stores = ctx.inputs["stores"]
-    if stores and all(store.get("cluster") for store in stores):
-        counts: dict[str, int] = {}
-        for store in stores:
-            counts[store["cluster"]] = counts.get(store["cluster"], 0) + 1
-        clustering = {
-            "source": "stores",
-            "assignments": {store["store_id"]: store["cluster"] for store in stores},
-            "clusters": [{"cluster_id": cluster, "store_count": n} for cluster, n in counts.items()],
-            "silhouette": ctx.inputs.get("silhouette"),
-        }
-        ctx.say(f"Using the {len(counts)} store clusters from the store import")
+    clustering = season_tools.stored_clusters(stores, ctx.inputs.get("silhouette"))
+    if clustering:
+        ctx.say(f"Using the {len(clustering['clusters'])} store clusters from the store import")
     else:
         ctx.say("Clustering stores (k-means, k=3)")
         clustering = await ctx.work(season_tools.cluster_stores, stores)
@@ -222,10 +214,7 @@ async def split_forecast_to_clusters(wrapper: RunContextWrapper[SeasonRunContext
     if message := _first_call(ctx, "forecast", "clustering"):
         return message
     forecast, assignments = ctx.outputs["forecast"], ctx.outputs["clustering"]["assignments"]
-    cluster_sales: dict[str, float] = {}
-    for store in ctx.inputs["stores"]:
-        cluster = assignments[store["store_id"]]
-        cluster_sales[cluster] = cluster_sales.get(cluster, 0.0) + float(store["historical_units"])
+    cluster_sales = season_tools.sales_per_cluster(ctx.inputs["stores"], assignments)
     split = await ctx.work(season_tools.split_to_clusters, forecast["total"],
                           [w["units"] for w in forecast["weekly"]], cluster_sales)
     ctx.outputs["cluster_split"] = split
@@ -301,20 +290,7 @@ async def refit_forecast_on_actuals(wrapper: RunContextWrapper[SeasonRunContext]
     still to come. If the refit is not possible, the update uses the run-rate against the current
     plan alone. Returns the refit total or why it failed."""
     ctx = wrapper.context
-    inputs = ctx.inputs
-    observed, horizon = len(inputs["actual_weekly"]), len(inputs["plan_weekly"])
-    refit, refit_error = None, None
-    if horizon > observed:
-        ctx.say(f"Refitting the models on history plus {observed} week(s) of actuals "
-                f"for weeks {observed + 1}..{horizon}")
-        try:
-            refit = await ctx.work(
-                season_tools.forecast_category_demand, inputs["refit_history"], inputs["refit_start"],
-                horizon - observed, weighting=inputs.get("weighting", "equal"), cache=ctx.cache,
-                cache_key=inputs.get("cache_key"))
-        except season_tools.ToolError as exc:
-            refit_error = str(exc)
-            ctx.say(f"Refit failed ({refit_error}); using the run-rate against the current plan")
+    refit, refit_error = await ctx.work(season_tools.refit_on_actuals, ctx.inputs, cache=ctx.cache, say=ctx.say)
     ctx.outputs.update(refit=refit, refit_error=refit_error)
     if refit is None:
         return _digest(refit=None, reason=refit_error or "no weeks left to forecast")

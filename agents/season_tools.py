@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
@@ -150,6 +150,31 @@ def _json_safe(value: Any) -> Any:
     if hasattr(value, "item"):
         return _json_safe(value.item())
     return str(value)
+
+
+def stored_clusters(stores: Sequence[Mapping[str, Any]], silhouette: float | None = None) -> dict | None:
+    """The clusters the stores carry from the store import, in ``cluster_stores``' shape; None
+    unless every store has one (then the stores are clustered now)."""
+    if not stores or not all(store.get("cluster") for store in stores):
+        return None
+    counts: dict[str, int] = {}
+    for store in stores:
+        counts[store["cluster"]] = counts.get(store["cluster"], 0) + 1
+    return {
+        "source": "stores",
+        "assignments": {store["store_id"]: store["cluster"] for store in stores},
+        "clusters": [{"cluster_id": cluster, "store_count": n} for cluster, n in counts.items()],
+        "silhouette": silhouette,
+    }
+
+
+def sales_per_cluster(stores: Sequence[Mapping[str, Any]], assignments: Mapping[str, str]) -> dict[str, float]:
+    """Each cluster's units sold in the last 52 weeks (the stores' ``historical_units``)."""
+    sales: dict[str, float] = {}
+    for store in stores:
+        cluster = assignments[store["store_id"]]
+        sales[cluster] = sales.get(cluster, 0.0) + float(store["historical_units"])
+    return sales
 
 
 def cluster_stores(stores: Sequence[Mapping[str, Any]]) -> dict:
@@ -404,6 +429,27 @@ def check_variance(actual_cum: float, forecast_cum: float, threshold: float = 0.
         "exceeded": result.exceeded,
         "emergency": result.emergency,
     }
+
+
+def refit_on_actuals(
+    inputs: Mapping[str, Any], *, cache: Cache | None = None, say: Callable[[str], None] = lambda message: None
+) -> tuple[dict | None, str | None]:
+    """The models refitted on the history plus the season's actuals (``refit_history``, from
+    ``refit_start``) for the weeks still to come: (refit, None); (None, why) when the refit is not
+    possible, and the update then uses the run-rate against the current plan alone; (None, None)
+    with no weeks left."""
+    observed, horizon = len(inputs["actual_weekly"]), len(inputs["plan_weekly"])
+    if horizon <= observed:
+        return None, None
+    say(f"Refitting the models on history plus {observed} week(s) of actuals for weeks {observed + 1}..{horizon}")
+    try:
+        refit = forecast_category_demand(
+            inputs["refit_history"], inputs["refit_start"], horizon - observed,
+            weighting=inputs.get("weighting", "equal"), cache=cache, cache_key=inputs.get("cache_key"))
+    except ToolError as exc:
+        say(f"Refit failed ({exc}); using the run-rate against the current plan")
+        return None, str(exc)
+    return refit, None
 
 
 def reforecast_remaining_weeks(
