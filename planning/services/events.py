@@ -79,7 +79,20 @@ def broadcast(workflow_id, message):
         logger.exception("Broadcast of event %s of workflow %s failed", message.get("seq"), workflow_id)
 
 
+def broadcast_timeout():
+    """Seconds one broadcast may take (BROADCAST_TIMEOUT_SECONDS, default 2). A Redis that accepts
+    connections but never answers would otherwise hold each event for the client's own 5 s."""
+    from planning.services.workflow import setting
+
+    return float(setting("BROADCAST_TIMEOUT_SECONDS", 2.0))
+
+
+async def _bounded_group_send(layer, group, payload, timeout):
+    await asyncio.wait_for(layer.group_send(group, payload), timeout)
+
+
 def _group_send(layer, group, payload):
+    timeout = broadcast_timeout()
     loop = _server_loop if isinstance(layer, InMemoryChannelLayer) else None
     if loop is not None and loop.is_running() and not loop.is_closed():
         try:
@@ -89,6 +102,6 @@ def _group_send(layer, group, payload):
         if running is loop:
             loop.create_task(layer.group_send(group, payload))
             return
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, payload), loop).result(timeout=5)
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, payload), loop).result(timeout=timeout)
         return
-    async_to_sync(layer.group_send)(group, payload)
+    async_to_sync(_bounded_group_send)(layer, group, payload, timeout)

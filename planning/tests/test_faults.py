@@ -196,6 +196,30 @@ def test_events_are_kept_and_the_failure_logged_when_redis_is_down(redis_down, s
     assert not any("hunter2" in r.getMessage() for r in caplog.records)
 
 
+def test_a_hung_redis_holds_each_broadcast_only_for_the_broadcast_timeout(silent_server, settings, caplog):
+    """Redis accepts the connection and never answers: each broadcast gives up after
+    BROADCAST_TIMEOUT_SECONDS (the client's own timeout is 5 s) and the failure is logged."""
+    from channels.layers import channel_layers
+
+    from planning.services.events import broadcast
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [f"redis://127.0.0.1:{silent_server}/0"]}}}
+    settings.BROADCAST_TIMEOUT_SECONDS = 0.3
+    channel_layers.backends.clear()
+    try:
+        with caplog.at_level(logging.ERROR, logger="planning.services.events"):
+            started = time.monotonic()
+            for seq in (1, 2, 3):
+                broadcast("00000000-0000-0000-0000-000000000001", {"seq": seq})
+            elapsed = time.monotonic() - started
+    finally:
+        channel_layers.backends.clear()
+    failures = [r for r in caplog.records if r.getMessage().startswith("Broadcast of event")]
+    assert len(failures) == 3
+    assert elapsed < 5  # three broadcasts of 0.3 s each, not 3 x 5 s
+
+
 # --- SQLite locked ----------------------------------------------------------------------------------------
 
 
