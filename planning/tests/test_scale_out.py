@@ -1,5 +1,6 @@
 """The scaled-out configuration, for real: PostgreSQL, the Redis channel layer and a Celery worker
-shared by two daphne processes.
+shared by two daphne processes; and a Celery worker killed mid-forecast, resumed by
+``manage.py recover_workflows`` on another worker.
 
 A forecast started through daphne A runs on the Celery worker; a WebSocket client connected to
 daphne B receives the worker's events (human_input_required included); the approval goes through
@@ -8,6 +9,7 @@ live event B forwards came through Redis. Runs on a database of its own (created
 dropped here), Redis db 0 (channel layer) and db 1 (Celery broker).
 """
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ import uuid
 import pytest
 
 from planning.tests import processes
-from planning.tests.processes import REPO, api, free_port, reachable, stop
+from planning.tests.processes import REPO, api, free_port, poll, reachable, stop
 from planning.tests.season_fixtures import PARAMS
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -45,6 +47,13 @@ def scaleout_database():
     admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
+def celery_worker(env, name):
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "forecast_site", "worker", "--pool=solo", "-l", "warning",
+         "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _receive_until(ws, stop_type, timeout):
     messages = []
     deadline = time.monotonic() + timeout
@@ -63,10 +72,7 @@ def test_events_from_a_celery_worker_reach_a_client_on_another_daphne(scaleout_d
     token = processes.seed(env)
     started = []
     try:
-        started.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "forecast_site", "worker", "--pool=solo", "-l", "warning",
-             "-n", f"scaleout-{uuid.uuid4().hex[:8]}@%h", "--without-gossip", "--without-mingle"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        started.append(celery_worker(env, "scaleout"))
         port_a, port_b = free_port(), free_port()
         started.append(processes.daphne(env, port_a))
         started.append(processes.daphne({**env, "WEBSOCKET_CATCHUP_SECONDS": "3600"}, port_b))
@@ -98,3 +104,51 @@ def test_events_from_a_celery_worker_reach_a_client_on_another_daphne(scaleout_d
     finally:
         for process in reversed(started):
             stop(process)
+
+
+def test_a_celery_worker_killed_mid_forecast_is_resumed_by_recover_workflows(scaleout_database):
+    """Worker A takes the forecast and is SIGKILLed while it runs: the task is acked late, so the
+    broker would only hand it out again after its visibility timeout (an hour). recover_workflows
+    (cron in production) sees the stale heartbeat and resubmits it; worker B runs it to the
+    approval, with the resume as an event and every event seq exactly once."""
+    env = processes.env_for(scaleout_database, REDIS_URL=f"{REDIS}/0", CELERY_BROKER_URL=f"{REDIS}/2",
+                            WORKFLOW_RECOVER_ON_START="0", WORKFLOW_HEARTBEAT_SECONDS="0.5",
+                            WORKFLOW_STALE_SECONDS="2")
+    token = processes.seed(env)
+    port = free_port()
+    server, first, second = processes.daphne(env, port), celery_worker(env, "doomed"), None
+    try:
+        status, created = api(port, "POST", "/api/workflows/forecast", token,
+                              {"category_id": "womens_dresses", "parameters": PARAMS}, timeout=60)
+        assert status == 201, created
+        workflow_id = created["workflow_id"]
+
+        def state():
+            return api(port, "GET", f"/api/workflows/{workflow_id}", token)[1]["status"]
+
+        assert poll(lambda: state() == "running", timeout=60)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        time.sleep(3)  # the heartbeat goes stale
+        assert state() == "running"  # nothing else will finish it
+
+        second = celery_worker(env, "rescuer")
+        recovered = subprocess.run([sys.executable, "manage.py", "recover_workflows"], cwd=REPO, env=env,
+                                   capture_output=True, text=True, timeout=120)
+        assert recovered.returncode == 0, recovered.stderr[-2000:]
+        assert f"{workflow_id}: resumed at step demand" in recovered.stdout, recovered.stdout
+        assert poll(lambda: state() in ("awaiting_approval", "failed"), timeout=120, interval=0.5)
+        assert state() == "awaiting_approval"
+        body = api(port, "GET", f"/api/workflows/{workflow_id}/events", token)[1]
+    finally:
+        for process in (second, first, server):
+            if process is not None:
+                stop(process)
+        import redis
+
+        redis.Redis.from_url(f"{REDIS}/2").flushdb()  # the dead worker's unacked task
+    seqs = [event["seq"] for event in body["events"]]
+    assert seqs == list(range(1, len(seqs) + 1)) and body["last_seq"] == len(seqs)
+    messages = [event.get("message", "") for event in body["events"]]
+    assert any(m.startswith("Resuming step demand after the process running it stopped") for m in messages)
+    assert body["events"][-1]["type"] == "human_input_required"
