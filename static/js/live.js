@@ -87,11 +87,20 @@
     return result.summary || "";
   }
 
-  // Reload the panels once a burst of events has passed (a week's processing emits several).
+  // The seq the server had reached when it rendered the panels: they already show events up to it.
+  function panelsSeq() {
+    var panels = document.getElementById("season-panels");
+    return panels ? parseInt(panels.dataset.seq || "0", 10) : 0;
+  }
+
+  // Reload the panels once a burst of events has passed (a week's processing emits several), unless
+  // they already show them: an upload or approval answers with fresh panels, and reloading them
+  // again would wipe what the planner started there meanwhile (a markdown preview, say).
   var changeTimer = null;
   function seasonChanged() {
     clearTimeout(changeTimer);
     changeTimer = setTimeout(function () {
+      if (lastSeq <= panelsSeq()) return;
       document.body.dispatchEvent(new CustomEvent("season-changed", { bubbles: true }));
     }, 300);
   }
