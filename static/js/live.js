@@ -88,9 +88,12 @@
   }
 
   // The seq the server had reached when it rendered the panels: they already show events up to it.
+  function panels() {
+    return document.getElementById("season-panels");
+  }
+
   function panelsSeq() {
-    var panels = document.getElementById("season-panels");
-    return panels ? parseInt(panels.dataset.seq || "0", 10) : 0;
+    return panels() ? parseInt(panels().dataset.seq || "0", 10) : 0;
   }
 
   // Reload the panels once a burst of events has passed (a week's processing emits several), unless
@@ -100,6 +103,8 @@
   function seasonChanged() {
     clearTimeout(changeTimer);
     changeTimer = setTimeout(function () {
+      // A reload already on its way may bring these events: look again once it is in.
+      if (panels() && panels().classList.contains("htmx-request")) return seasonChanged();
       if (lastSeq <= panelsSeq()) return;
       document.body.dispatchEvent(new CustomEvent("season-changed", { bubbles: true }));
     }, 300);
