@@ -165,6 +165,17 @@ def test_the_same_week_again_is_refused_unless_replaced(planned_season, planner)
     assert replaced.status_code == 200
 
 
+def test_a_week_upload_without_a_file_or_over_the_size_limit_is_refused(planned_season, planner, settings):
+    client = signed_in(planner)
+    missing = client.post(f"/seasons/{planned_season.pk}/actuals", {"week": "1"}, headers=HTMX)
+    assert missing.status_code == 422 and "Choose the CSV file of the week" in missing.content.decode()
+    settings.UPLOAD_MAX_BYTES = 100
+    too_big = client.post(f"/seasons/{planned_season.pk}/actuals",
+                          {"week": "1", "file": actuals_csv(week_units(1))}, headers=HTMX)
+    assert too_big.status_code == 413 and "the limit is 100" in too_big.content.decode()
+    assert not WeeklyActual.objects.exists()
+
+
 def test_viewers_cannot_upload_actuals(planned_season, viewer):
     response = signed_in(viewer).post(
         f"/seasons/{planned_season.pk}/actuals", {"week": "1", "file": actuals_csv(week_units(1))}, headers=HTMX)

@@ -34,18 +34,24 @@ def upload_stores(request):
     return _upload(request, ingest.import_stores, "stores")
 
 
-def _upload(request, importer, kind):
+def chosen_file(request, missing="Choose a CSV file to upload."):
+    """The form's uploaded file; 422 when none was chosen, 413 over UPLOAD_MAX_BYTES (the season
+    page's weekly actuals use it too)."""
     upload = request.FILES.get("file")
-    report = error = None
+    if upload is None:
+        raise Invalid(missing, errors=[{"column": "file", "message": "no file chosen"}])
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge(
+            f"The file is {upload.size:,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}."
+        )
+    return upload
+
+
+def _upload(request, importer, kind):
+    upload = report = error = None
     status = 200
     try:
-        if upload is None:
-            raise Invalid("Choose a CSV file to upload.",
-                          errors=[{"column": "file", "message": "no file chosen"}])
-        if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise PayloadTooLarge(
-                f"The file is {upload.size:,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}."
-            )
+        upload = chosen_file(request)
         report = importer(upload, filename=upload.name, user=request.user)
     except PlanningError as exc:
         error, status = exc, exc.status

@@ -15,6 +15,7 @@ from planning.services import season as season_service
 from planning.services import workflow as engine
 from planning.views import season_data
 from planning.views.access import can_plan, planner_required, rate_limited
+from planning.views.data import chosen_file
 
 
 def _season(season_id):
@@ -101,13 +102,10 @@ def upload_actuals(request, season_id):
     """Upload week N's actuals: checked row by row (problems listed inline, nothing saved), then
     the week is processed (variance, re-forecast, replenishment, markdown checkpoint)."""
     season = _season(season_id)
-    upload = request.FILES.get("file")
     report = error = None
     status = 200
     try:
-        if upload is None:
-            raise Invalid("Choose the CSV file of the week's actuals.",
-                          errors=[{"column": "file", "message": "no file chosen"}])
+        upload = chosen_file(request, "Choose the CSV file of the week's actuals.")
         week = _week(request.POST.get("week"))
         report = ingest.import_weekly_actuals(
             season, week, upload, overwrite=request.POST.get("overwrite") == "true",
