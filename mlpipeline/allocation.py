@@ -581,32 +581,35 @@ def markdown_recommendation(
     """sell-through = units sold / mfg; gap = target - sell-through.
     gap <= 0 -> 0 ("on track"); else markdown = min(gap * elasticity, 0.40) rounded half up to
     the nearest 0.05; expected lift = 1.5 * markdown. Elasticity must be within 1.0..3.0.
-    Decimal arithmetic, so 0.55 at e=2.0 gives exactly 0.10 and 0.55 at e=2.5 gives 0.125 -> 0.15.
+
+    Exact rational arithmetic from the counts, rounding once at the end: 5,200 sold of 9,600 at
+    target 0.60 and e=3.0 is exactly 0.175 -> 0.20 (a binary float, or a 28-digit Decimal of
+    5,200 / 9,600, lands a hair below 0.175 and gives 0.15).
     """
-    e = _decimal(elasticity)
+    e = _exact(elasticity)
     low, high = ELASTICITY_RANGE
-    if not low <= e <= high:
+    if not Fraction(low) <= e <= Fraction(high):
         raise ValueError(f"elasticity must be within {low}..{high}, got {elasticity}")
-    goal = _decimal(target)
+    goal = _exact(target)
     if not 0 <= goal <= 1:
         raise ValueError(f"target sell-through must be within 0..1, got {target}")
-    sold, mfg = _decimal(units_sold), _decimal(manufacturing_qty)
+    sold, mfg = _exact(units_sold), _exact(manufacturing_qty)
     if sold < 0 or mfg <= 0:
         raise ValueError("units_sold must be >= 0 and manufacturing_qty > 0")
     sell_through = sold / mfg
     gap = goal - sell_through
-    head = f"sell-through {sell_through:.1%} vs target {goal:.0%}"
+    head = f"sell-through {_percent(sell_through, 1)} vs target {_percent(goal, 0)}"
     if gap <= 0:
-        raw = markdown = Decimal(0)
+        raw = markdown = Fraction(0)
         formula = f"{head}: on track, no markdown"
     else:
         raw = gap * e
-        capped = min(raw, MARKDOWN_CAP)
-        markdown = (capped / MARKDOWN_STEP).quantize(Decimal(1), rounding=ROUND_HALF_UP) * MARKDOWN_STEP
-        cap_note = f", capped at {MARKDOWN_CAP:.0%}" if raw > MARKDOWN_CAP else ""
-        formula = (f"{head}: gap {gap:.1%} x elasticity {e} = {raw:.1%}{cap_note}, "
-                   f"rounded half up to the nearest 5% -> markdown {markdown:.0%}")
-    lift = LIFT_PER_MARKDOWN * markdown
+        cap, step = Fraction(MARKDOWN_CAP), Fraction(MARKDOWN_STEP)
+        markdown = round_half_up(min(raw, cap) / step) * step
+        cap_note = f", capped at {MARKDOWN_CAP:.0%}" if raw > cap else ""
+        formula = (f"{head}: gap {_percent(gap, 1)} x elasticity {_decimal_text(e)} = {_percent(raw, 1)}"
+                   f"{cap_note}, rounded half up to the nearest 5% -> markdown {_percent(markdown, 0)}")
+    lift = Fraction(LIFT_PER_MARKDOWN) * markdown
     return MarkdownResult(
         sell_through=float(sell_through),
         target=float(goal),
@@ -616,5 +619,22 @@ def markdown_recommendation(
         markdown_pct=float(markdown),
         expected_lift=float(lift),
         on_track=gap <= 0,
-        formula=f"{formula}; expected demand lift 1.5 x {markdown:.0%} = {lift:.1%}",
+        formula=f"{formula}; expected demand lift 1.5 x {_percent(markdown, 0)} = {_percent(lift, 1)}",
     )
+
+
+def round_half_up(value: Fraction) -> int:
+    """Nearest integer, halves away from zero for non-negative values (0.5 -> 1, 3.5 -> 4)."""
+    return math.floor(value + Fraction(1, 2))
+
+
+def _percent(value: Fraction, places: int) -> str:
+    """A rational as a percentage rounded half up to ``places`` decimals, for the formula text."""
+    scaled = Fraction(round_half_up(value * 100 * 10**places), 10**places)
+    return f"{Decimal(scaled.numerator) / Decimal(scaled.denominator):.{places}f}%"
+
+
+def _decimal_text(value: Fraction) -> str:
+    """An elasticity as a planner typed it (2.5, 3.0)."""
+    number = float(value)
+    return f"{number:.1f}" if number.is_integer() else f"{number:g}"
