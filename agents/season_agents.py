@@ -14,7 +14,7 @@ recorded in the context and the runner takes the step's outputs from there, neve
 model's text, so the outputs match what the deterministic runner computes from the same inputs.
 
 Guardrails: tool input guardrails bound the model's arguments; a tool output guardrail and the
-agents' output guardrails reject impossible plans (demand <= 0 or > 100,000 a week, initial +
+agents' output guardrails reject impossible plans (a week at or below 0 or above 10x the history's largest week, initial +
 holdback != manufacturing quantity, markdown > 40%) and steps whose tools did not all run. A trip
 fails the run, and the deterministic runner completes the step.
 """
@@ -81,15 +81,13 @@ def plan_violations(outputs: Mapping[str, Any]) -> list[str]:
             continue
         if forecast["total"] <= 0:
             problems.append(f"{key} total {forecast['total']:,.0f} is not positive")
-        for week in forecast["weekly"]:
-            if not 0 <= week["units"] <= season_tools.MAX_WEEKLY_DEMAND:
-                problems.append(f"{key} week {week['week']} has {week['units']:,.0f} units, outside "
-                                f"0..{season_tools.MAX_WEEKLY_DEMAND:,}")
-                break
+        weeks = [week["units"] for week in forecast["weekly"]]
+        problems += [f"{key}: {problem}" for problem in season_tools.demand_violations(weeks, forecast.get("weekly_ceiling"))]
     reforecast = outputs.get("reforecast")
-    if reforecast and any(not 0 <= units <= season_tools.MAX_WEEKLY_DEMAND
-                          for units in reforecast["updated_remaining"]):
-        problems.append(f"re-forecast weeks outside 0..{season_tools.MAX_WEEKLY_DEMAND:,} units")
+    if reforecast:
+        ceiling = next((outputs[key].get("weekly_ceiling") for key in ("refit", "forecast") if outputs.get(key)), None)
+        problems += [f"re-forecast: {problem}" for problem in
+                     season_tools.demand_violations(reforecast["updated_remaining"], ceiling, allow_zero=True)]
     for key in ("order", "allocation"):
         split = outputs.get(key)
         if split and split["initial_qty"] + split["holdback_qty"] != split["manufacturing_qty"]:

@@ -18,8 +18,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-# Guardrail bounds (SPEC §8): a plan outside them is impossible, not merely unusual.
-MAX_WEEKLY_DEMAND = 100_000
+# Guardrail bounds (SPEC §8): a plan outside them is impossible, not merely unusual. Demand bounds
+# are relative to the category's own history (a 2,000-store chain sells far more than the demo):
+# a week above HISTORY_CEILING_FACTOR x the largest weekly total of the history is impossible.
+HISTORY_CEILING_FACTOR = 10
 MAX_MARKDOWN = 0.40
 
 
@@ -76,10 +78,11 @@ def forecast_category_demand(
     Returns total, weekly rows (week, week_start, units, lower, upper: an 80% interval),
     model_totals, weights, method, backtest_error, warnings and whether the cache answered.
     """
+    ceiling = weekly_ceiling(weekly_history)
     if cache is not None and cache_key:
         hit = cache.get(cache_key)
-        if hit is not None:
-            return {**hit, "cached": True}
+        if hit is not None:  # checked when it was fitted; the agents' guardrail re-checks it
+            return {**hit, "weekly_ceiling": ceiling, "cached": True}
     import pandas as pd
 
     from mlpipeline.forecasting import InsufficientHistory, forecast_demand
@@ -122,6 +125,7 @@ def forecast_category_demand(
         "backtest_error": _json_safe(getattr(result, "backtest_error", None)),
         "warnings": [str(w) for w in (getattr(result, "warnings", None) or [])],
         "fit_seconds": _r(getattr(result, "fit_seconds", None) or (time.perf_counter() - started), 3),
+        "weekly_ceiling": ceiling,
     }
     _check_demand(output)
     if cache is not None and cache_key:
@@ -129,13 +133,33 @@ def forecast_category_demand(
     return {**output, "cached": False}
 
 
+def weekly_ceiling(weekly_history: Sequence[Mapping[str, Any]]) -> float | None:
+    """The largest weekly units a forecast may hold: 10 x the largest weekly total of the
+    category's history (None without history)."""
+    largest = max((float(row["units"]) for row in weekly_history), default=None)
+    return None if largest is None else HISTORY_CEILING_FACTOR * largest
+
+
+def demand_violations(weekly_units: Sequence[float], ceiling: float | None, *, allow_zero: bool = False) -> list[str]:
+    """Why a weekly curve is impossible (SPEC §8), empty when it can be real: a week at or below
+    zero (below zero for a re-forecast, whose remaining weeks may have stopped selling), or above
+    ``ceiling`` (10 x the history's largest week). Only the first offending week is named."""
+    for week, units in enumerate(weekly_units, start=1):
+        if units < 0 or (units == 0 and not allow_zero):
+            return [f"week {week} forecasts {units:,.0f} units; weekly demand must be positive"]
+        if ceiling is not None and units > ceiling:
+            return [f"week {week} forecasts {units:,.0f} units, above {HISTORY_CEILING_FACTOR} x the largest "
+                    f"week of the category's history ({ceiling / HISTORY_CEILING_FACTOR:,.0f})"]
+    return []
+
+
 def _check_demand(forecast: Mapping[str, Any]) -> None:
-    """Guardrail: weekly category demand must be > 0 in total and at most 100,000 a week."""
+    """Guardrail: a positive total, and every week positive and within the history's ceiling."""
     if forecast["total"] <= 0:
         raise ToolError("forecast total is not positive; check the category's history")
-    worst = max(w["units"] for w in forecast["weekly"])
-    if worst > MAX_WEEKLY_DEMAND:
-        raise ToolError(f"forecast of {worst:,.0f} units in one week exceeds {MAX_WEEKLY_DEMAND:,}")
+    problems = demand_violations([w["units"] for w in forecast["weekly"]], forecast.get("weekly_ceiling"))
+    if problems:
+        raise ToolError(problems[0])
 
 
 def _json_safe(value: Any) -> Any:

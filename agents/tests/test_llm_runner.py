@@ -276,8 +276,8 @@ def test_impossible_tool_result_trips_the_guardrail(use_model):
     outcome = run_with_fallback(ctx)
 
     assert outcome.runner == "deterministic"
-    assert outcome.fallback_reason == ("GuardrailTripped: plan_is_possible: forecast week 1 has 250,000 units, "
-                                       "outside 0..100,000")
+    assert outcome.fallback_reason == ("GuardrailTripped: plan_is_possible: forecast: week 1 forecasts 250,000 "
+                                       "units, above 10 x the largest week of the category's history (800)")
     assert outcome.usage == usage_of(2)
 
 
