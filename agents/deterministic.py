@@ -147,8 +147,9 @@ def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
     refit, refit_error = tools.refit_on_actuals(inputs, cache=ctx.cache, say=say)
     model = [w["units"] for w in refit["weekly"]] if refit else None
     result = tools.reforecast_remaining_weeks(plan, actual, model)
-    coverage = tools.dc_coverage(result["updated_total"], inputs.get("sold_to_date", sum(actual)),
-                                 int(inputs.get("dc_available", 0)))
+    coverage = tools.season_stock_position(
+        result["updated_total"], inputs.get("sold_to_date", sum(actual)), int(inputs.get("dc_available", 0)),
+        int(inputs.get("store_on_hand", 0)), result["run_rate_ratio"] - 1)
     say(f"Updated season total {result['updated_total']:,.0f} units ({result['change']:+,.0f})")
     direction = "above" if result["run_rate_ratio"] > 1 else "below"
     summary = (
@@ -164,10 +165,20 @@ def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
         )
     summary += (
         f"Season total {result['original_total']:,.0f} -> {result['updated_total']:,.0f} "
-        f"({result['change']:+,.0f}). Still needed {coverage['needed']:,} vs {coverage['dc_available']:,} at the DC"
-        + (f": shortage {coverage['shortage']:,}." if coverage["shortage"] else ".")
+        f"({result['change']:+,.0f}). " + stock_summary(coverage)
     )
     return {"refit": refit, "refit_error": refit_error, "reforecast": result, "coverage": coverage}, summary
+
+
+def stock_summary(coverage: dict) -> str:
+    """Still needed vs the stock held, and the shortage (selling above plan) or the units at risk."""
+    text = (f"Still needed {coverage['needed']:,} vs {coverage['stock_held']:,} held "
+            f"(DC {coverage['dc_available']:,} + stores {coverage['store_on_hand']:,})")
+    if coverage["shortage"]:
+        return text + f": shortage {coverage['shortage']:,}."
+    if coverage["at_risk"] and not coverage["selling_above_plan"]:
+        return text + f": {coverage['at_risk']:,} units at risk of being left over."
+    return text + "."
 
 
 def _markdown(ctx: StepContext, say) -> tuple[dict, str]:

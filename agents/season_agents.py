@@ -300,8 +300,9 @@ async def refit_forecast_on_actuals(wrapper: RunContextWrapper[SeasonRunContext]
 async def update_remaining_forecast(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
     """Update the remaining weeks: blend the run-rate (actual / plan to date, applied to the
     remaining plan) with the refit, the run-rate weighted N / (N + 4) after N weeks; then compare
-    the units still needed with what the DC holds (a shortage is an emergency order). Needs the
-    refit first."""
+    the units still needed with all the stock the season holds (DC + stores). Only a season
+    selling above plan can be short (an emergency order); far below plan the surplus is an
+    over-stock review, never an order. Needs the refit first."""
     ctx = wrapper.context
     if message := _first_call(ctx, "refit"):
         return message
@@ -309,8 +310,9 @@ async def update_remaining_forecast(wrapper: RunContextWrapper[SeasonRunContext]
     actual = [float(v) for v in inputs["actual_weekly"]]
     reforecast = await ctx.work(season_tools.reforecast_remaining_weeks, [float(v) for v in inputs["plan_weekly"]],
                                 actual, [w["units"] for w in refit["weekly"]] if refit else None)
-    coverage = await ctx.work(season_tools.dc_coverage, reforecast["updated_total"],
-                              inputs.get("sold_to_date", sum(actual)), int(inputs.get("dc_available", 0)))
+    coverage = await ctx.work(season_tools.season_stock_position, reforecast["updated_total"],
+                              inputs.get("sold_to_date", sum(actual)), int(inputs.get("dc_available", 0)),
+                              int(inputs.get("store_on_hand", 0)), reforecast["run_rate_ratio"] - 1)
     ctx.outputs.update(reforecast=reforecast, coverage=coverage)
     ctx.say(f"Updated season total {reforecast['updated_total']:,.0f} units ({reforecast['change']:+,.0f})")
     return _digest(coverage=coverage, **{key: reforecast[key] for key in (
@@ -417,7 +419,9 @@ split_forecast_to_clusters. Explain the season total, the method and model total
 and each cluster's share and units.
 Re-forecast step: call refit_forecast_on_actuals, then update_remaining_forecast. Explain how far
 actuals ran from the plan, how the update blends the run-rate with the refit, the new season
-total and any shortage against the DC.
+total, and the units still needed against the stock the season holds (DC + stores): a shortage
+only when selling above plan; when selling far below plan, the units at risk of being left over.
+Never suggest an emergency order for a season selling below plan.
 {_PLAN_RULES}""",
     tools=[forecast_season_demand, group_stores, split_forecast_to_clusters,
            refit_forecast_on_actuals, update_remaining_forecast],

@@ -436,7 +436,8 @@ def recommend_markdown(
 def check_variance(actual_cum: float, forecast_cum: float, threshold: float = 0.20) -> dict:
     """Cumulative variance through week N = |actual - forecast| / forecast, against the current
     baseline (the latest re-forecast). Above ``threshold`` (strictly) the remaining weeks are
-    re-forecast automatically; above 0.30 an emergency-order alert is raised too. Bands: green
+    re-forecast automatically; more than 0.30 above plan flags a possible emergency order
+    (``emergency``), more than 0.30 below plan an over-stock review (``overstock``). Bands: green
     "on track" below threshold/2, amber "elevated" up to the threshold, red above it."""
     from mlpipeline.allocation import variance_check
 
@@ -452,6 +453,7 @@ def check_variance(actual_cum: float, forecast_cum: float, threshold: float = 0.
         "threshold": result.threshold,
         "exceeded": result.exceeded,
         "emergency": result.emergency,
+        "overstock": result.overstock,
     }
 
 
@@ -512,15 +514,36 @@ def reforecast_remaining_weeks(
     }
 
 
-def dc_coverage(updated_season_total: float, sold_to_date: float, dc_available: int) -> dict:
-    """Units still needed for the rest of the season vs what the DC holds: needed =
-    updated season total - sold to date; shortage = needed beyond the DC (the emergency order).
-    Re-forecast 10,000 with 3,200 sold and 4,320 at the DC -> 6,800 needed -> shortage 2,480."""
-    from mlpipeline.allocation import units_still_needed_vs_dc
+def season_stock_position(
+    updated_season_total: float,
+    sold_to_date: float,
+    dc_available: int,
+    store_on_hand: int = 0,
+    signed_variance: float = 0.0,
+) -> dict:
+    """Units still needed for the rest of the season vs all the stock the season still holds
+    (DC available + units on hand in stores). ``signed_variance`` = (actual - plan) / plan to
+    date. Only a season selling above plan can be short: re-forecast 10,000 with 3,200 sold,
+    4,320 at the DC and no store stock -> 6,800 needed -> shortage 2,480 (400 with 2,080 units in
+    stores). More than 30% above plan with a shortage -> alert "emergency_order"; more than 30%
+    below plan -> alert "overstock_review" with the units at risk of being left over, never an
+    order."""
+    from mlpipeline.stock import stock_position
 
-    result = units_still_needed_vs_dc(updated_season_total, sold_to_date, dc_available)
-    return {"needed": result.needed, "dc_available": result.dc_available,
-            "shortage": result.shortage, "surplus": result.surplus}
+    try:
+        result = stock_position(updated_season_total, sold_to_date, dc_available, store_on_hand, signed_variance)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
+    return {"needed": result.needed, "dc_available": result.dc_available, "store_on_hand": result.store_on_hand,
+            "stock_held": result.stock_held, "shortage": result.shortage, "at_risk": result.at_risk,
+            "selling_above_plan": result.selling_above_plan, "alert": result.alert}
+
+
+def stock_alert_message(position: Mapping[str, Any], week: int, signed_variance: float) -> str | None:
+    """The sentence an alert of ``season_stock_position`` shows the planner (None without one)."""
+    from mlpipeline.stock import StockPosition, alert_message
+
+    return alert_message(StockPosition(**position), week, signed_variance)
 
 
 def plan_replenishment_shipments(
@@ -568,6 +591,6 @@ STEP_TOOLS = {
     "demand": (forecast_category_demand, cluster_stores, split_to_clusters),
     "inventory": (size_manufacturing_order, allocate_to_stores),
     "pricing": (schedule_markdown_checkpoint,),
-    "reforecast": (forecast_category_demand, reforecast_remaining_weeks, dc_coverage),
+    "reforecast": (forecast_category_demand, reforecast_remaining_weeks, season_stock_position),
     "markdown": (recommend_markdown,),
 }

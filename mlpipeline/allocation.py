@@ -418,7 +418,8 @@ class VarianceResult:
     label: str  # "on track", "elevated", "re-forecast"
     threshold: float
     exceeded: bool  # variance > threshold (strict): triggers the automatic re-forecast
-    emergency: bool  # variance > 0.30: emergency-order alert
+    emergency: bool  # more than 0.30 above plan: check for an emergency order (mlpipeline.stock)
+    overstock: bool  # more than 0.30 below plan: over-stock review, never an order
 
 
 def variance_check(
@@ -454,7 +455,8 @@ def variance_check(
         label=label,
         threshold=float(limit),
         exceeded=variance > limit,
-        emergency=variance > EMERGENCY_VARIANCE,
+        emergency=signed > EMERGENCY_VARIANCE,
+        overstock=signed < -EMERGENCY_VARIANCE,
     )
 
 
@@ -533,29 +535,6 @@ def reforecast_remaining(
     )
 
 
-@dataclass(frozen=True)
-class DcCoverage:
-    needed: int  # units still to supply for the rest of the season
-    dc_available: int
-    shortage: int  # needed beyond the DC: the emergency order
-    surplus: int  # DC units the updated forecast does not need
-
-
-def units_still_needed_vs_dc(
-    updated_season_total: float, sold_to_date: float, dc_available: int, store_on_hand: float = 0
-) -> DcCoverage:
-    """needed = ceil(max(0, updated season total - sold to date - store stock)),
-    shortage = max(0, needed - DC), surplus = max(0, DC - needed).
-    Re-forecast 10,000 with 3,200 sold and 4,320 at the DC -> 6,800 needed -> shortage 2,480.
-    ``store_on_hand`` defaults to 0 as in that vector; pass the stock already at stores to net
-    it off."""
-    season = _non_negative("updated_season_total", updated_season_total)
-    remaining = season - _non_negative("sold_to_date", sold_to_date) - _non_negative("store_on_hand", store_on_hand)
-    needed = max(0, math.ceil(remaining))
-    dc = int(_non_negative("dc_available", dc_available))
-    return DcCoverage(needed=needed, dc_available=dc, shortage=max(0, needed - dc), surplus=max(0, dc - needed))
-
-
 # --- markdown ---------------------------------------------------------------------------------
 
 
@@ -605,7 +584,7 @@ def markdown_recommendation(
     else:
         raw = gap * e
         cap, step = Fraction(MARKDOWN_CAP), Fraction(MARKDOWN_STEP)
-        markdown = round_half_up(min(raw, cap) / step) * step
+        markdown = _round_half_up(min(raw, cap) / step) * step
         cap_note = f", capped at {MARKDOWN_CAP:.0%}" if raw > cap else ""
         formula = (f"{head}: gap {_percent(gap, 1)} x elasticity {_decimal_text(e)} = {_percent(raw, 1)}"
                    f"{cap_note}, rounded half up to the nearest 5% -> markdown {_percent(markdown, 0)}")
@@ -623,14 +602,9 @@ def markdown_recommendation(
     )
 
 
-def round_half_up(value: Fraction) -> int:
-    """Nearest integer, halves away from zero for non-negative values (0.5 -> 1, 3.5 -> 4)."""
-    return math.floor(value + Fraction(1, 2))
-
-
 def _percent(value: Fraction, places: int) -> str:
     """A rational as a percentage rounded half up to ``places`` decimals, for the formula text."""
-    scaled = Fraction(round_half_up(value * 100 * 10**places), 10**places)
+    scaled = Fraction(_round_half_up(value * 100 * 10**places), 10**places)
     return f"{Decimal(scaled.numerator) / Decimal(scaled.denominator):.{places}f}%"
 
 

@@ -442,6 +442,12 @@ class VarianceCheck(models.Model):
         AMBER = "amber", "Elevated"
         RED = "red", "Re-forecast"
 
+    class StockAlert(models.TextChoices):
+        """What the week's stock position raised (mlpipeline.stock): an order only above plan."""
+        NONE = "", "None"
+        EMERGENCY_ORDER = "emergency_order", "Emergency order"
+        OVERSTOCK_REVIEW = "overstock_review", "Over-stock review"
+
     season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="variance_checks")
     week = models.PositiveSmallIntegerField()
     forecast = models.ForeignKey(
@@ -454,8 +460,10 @@ class VarianceCheck(models.Model):
     band = models.CharField(max_length=5, choices=Band.choices)
     threshold = models.FloatField()
     exceeded = models.BooleanField()
-    emergency = models.BooleanField(default=False)
+    emergency = models.BooleanField(default=False, help_text="An emergency order was raised (selling above plan)")
     shortage_units = models.IntegerField(null=True, blank=True)
+    stock_alert = models.CharField(max_length=16, choices=StockAlert.choices, blank=True, default="")
+    units_at_risk = models.IntegerField(null=True, blank=True, help_text="Over-stock review: units likely left over")
     action_taken = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -99,8 +99,12 @@ def test_variance_and_coverage_vectors():
     check = tools.check_variance(3200, 2550, 0.20)
     assert check["variance"] == pytest.approx(0.2549, abs=1e-4) and check["exceeded"] and check["band"] == "red"
     assert not tools.check_variance(1200, 1000, 0.20)["exceeded"]  # exactly 0.20 does not trigger
-    assert tools.dc_coverage(10000, 3200, 4320) == {"needed": 6800, "dc_available": 4320, "shortage": 2480,
-                                                    "surplus": 0}
+    assert tools.season_stock_position(10000, 3200, 4320, 0, 0.35) == {
+        "needed": 6800, "dc_available": 4320, "store_on_hand": 0, "stock_held": 4320, "shortage": 2480,
+        "at_risk": 0, "selling_above_plan": True, "alert": "emergency_order"}
+    assert tools.season_stock_position(10000, 3200, 4320, 2080, 0.35)["shortage"] == 400
+    below = tools.season_stock_position(5000, 3200, 4320, 2080, -0.75)
+    assert (below["shortage"], below["at_risk"], below["alert"]) == (0, 4600, "overstock_review")
 
 
 def test_replenishment_vector():

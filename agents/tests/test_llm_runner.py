@@ -88,7 +88,7 @@ def step_context(step: str, **changes) -> StepContext:
                 {"week_start": (START + timedelta(weeks=n)).isoformat(), "units": units}
                 for n, units in enumerate([780.0, 800.0, 760.0, 860.0])],
             "refit_start": (START + timedelta(weeks=4)).isoformat(), "sold_to_date": 3_200,
-            "dc_available": 4_320, "reason": "Variance 0.33 above 0.20 after week 4"},
+            "dc_available": 4_320, "store_on_hand": 2_080, "reason": "Variance 0.33 above 0.20 after week 4"},
         MARKDOWN: lambda: {"units_sold": 5_280, "manufacturing_qty": 9_600, "target": 0.60, "elasticity": 2.0},
     }[step]()
     inputs.update(changes)
@@ -149,6 +149,8 @@ def test_step_runs_through_the_agents_with_the_rule_based_numbers(step, use_mode
     assert outcome.usage == usage_of(turns)
     assert outcome.summary == f"The {step} step is done; every number above comes from the tools."
     assert messages == outcome.progress and len(messages) >= 2
+    if step == REFORECAST:  # the stock position counts the DC and the stores, in both runners
+        assert outcome.outputs["coverage"]["stock_held"] == 4_320 + 2_080
 
 
 def test_inventory_vectors_and_the_tools_each_agent_sees(use_model):

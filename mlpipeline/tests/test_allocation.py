@@ -17,7 +17,6 @@ from mlpipeline.allocation import (
     split_initial_holdback,
     store_factors,
     store_weekly_plan,
-    units_still_needed_vs_dc,
     variance_check,
 )
 
@@ -145,15 +144,16 @@ def test_variance_exactly_threshold_does_not_trigger():
     assert not variance_check(1.2, 1.0).exceeded  # 0.2 even where float division is noisy
 
 
-@pytest.mark.parametrize(("actual", "band", "label", "emergency"), [
-    (1_050, "green", "on track", False),
-    (900, "amber", "elevated", False),
-    (1_310, "red", "re-forecast", True),
-    (690, "red", "re-forecast", True),
+@pytest.mark.parametrize(("actual", "band", "label", "emergency", "overstock"), [
+    (1_050, "green", "on track", False, False),
+    (900, "amber", "elevated", False, False),
+    (1_310, "red", "re-forecast", True, False),
+    (690, "red", "re-forecast", False, True),  # far below plan: an over-stock review, never an order
+    (700, "red", "re-forecast", False, False),  # exactly 30% below is not more than 30%
 ])
-def test_variance_bands(actual, band, label, emergency):
+def test_variance_bands(actual, band, label, emergency, overstock):
     result = variance_check(actual, 1_000)
-    assert (result.band, result.label, result.emergency) == (band, label, emergency)
+    assert (result.band, result.label, result.emergency, result.overstock) == (band, label, emergency, overstock)
     assert result.signed_variance == pytest.approx((actual - 1_000) / 1_000)
 
 
@@ -165,12 +165,6 @@ def test_variance_with_zero_baseline():
     assert variance_check(0, 0).variance == 0.0 and variance_check(0, 0).band == "green"
     sold = variance_check(40, 0)
     assert sold.variance == 1.0 and sold.exceeded and sold.emergency and sold.direction == "over"
-
-
-def test_units_still_needed_vs_dc_vector():
-    coverage = units_still_needed_vs_dc(10_000, sold_to_date=3_200, dc_available=4_320)
-    assert (coverage.needed, coverage.shortage, coverage.surplus) == (6_800, 2_480, 0)
-    assert units_still_needed_vs_dc(10_000, 3_200, 4_320, store_on_hand=2_080).shortage == 400
 
 
 def test_reforecast_blends_run_rate_and_reference():

@@ -296,8 +296,13 @@ class VarianceOut(Schema):
     band_label: str = Field(..., examples=["Re-forecast"])
     threshold: float = Field(..., examples=[0.2])
     threshold_exceeded: bool = Field(..., examples=[True])
-    emergency: bool = Field(..., description="Variance above 0.30: emergency-order alert")
-    shortage_units: int | None = Field(None, examples=[2480])
+    emergency: bool = Field(..., description="Selling more than 0.30 above plan with a shortage: emergency-order alert")
+    shortage_units: int | None = Field(None, examples=[2480], description=(
+        "Emergency order: units still needed beyond all the stock the season holds (DC + stores)"))
+    stock_alert: str = Field(..., examples=["emergency_order"], description=(
+        "emergency_order (above plan, short), overstock_review (more than 0.30 below plan) or empty"))
+    units_at_risk: int | None = Field(None, examples=[12000], description=(
+        "Over-stock review: units the season holds beyond what the rest of the season needs"))
     action_taken: str = Field(..., examples=["reforecast"])
     created_at: datetime
 

@@ -82,13 +82,14 @@ def variance_export(season: Workflow) -> CsvExport:
         [c.week, round(c.forecast_cum, 2), c.actual_cum, round(c.variance, 4),
          round(c.signed_variance, 4), c.band, round(c.threshold, 4),
          "yes" if c.exceeded else "no", "yes" if c.emergency else "no",
-         c.shortage_units if c.shortage_units is not None else "", c.action_taken]
+         c.shortage_units if c.shortage_units is not None else "", c.stock_alert,
+         c.units_at_risk if c.units_at_risk is not None else "", c.action_taken]
         for c in VarianceCheck.objects.filter(season=season).order_by("week")
     ]
     return CsvExport(
         filename=_name(season, "variance"),
         header=["week", "forecast_cumulative", "actual_cumulative", "variance", "signed_variance",
                 "band", "threshold", "threshold_exceeded", "emergency", "shortage_units",
-                "action_taken"],
+                "stock_alert", "units_at_risk", "action_taken"],
         rows=rows,
     )

@@ -36,12 +36,14 @@ from agents.orchestration import MARKDOWN, REFORECAST, StepContext
 from agents.season_tools import (
     ToolError,
     check_variance,
-    dc_coverage,
     plan_replenishment_shipments,
     recommend_markdown,
+    season_stock_position,
+    stock_alert_message,
 )
 from mlpipeline import metrics
 from mlpipeline.allocation import replenishment_due
+from mlpipeline.stock import EMERGENCY_ORDER, OVERSTOCK_REVIEW
 from planning import jobs
 from planning.errors import Conflict, Invalid, NotFound
 from planning.models import (
@@ -255,21 +257,14 @@ def process_week(season_id, week):
                     duration_seconds=round(time.perf_counter() - started, 3),
                     result={**variance, "action": "none", "summary": f"No re-forecast: {why}."})
 
-    emergency = None
-    if variance["emergency"]:
-        season_total = reforecast["updated_total"] if reforecast else baseline.total_units
-        coverage = dc_coverage(season_total, actual_cum, allocation.dc_available)
-        emergency = {"alert": "emergency_order", **coverage, "variance": variance["variance"],
-                     "direction": variance["direction"]}
-        if coverage["shortage"] > 0:
-            message = (f"Emergency order alert: the season needs {coverage['needed']:,} more units but the DC "
-                       f"holds {coverage['dc_available']:,}; shortage {coverage['shortage']:,} units")
-        else:
-            message = (f"Variance {variance['variance']:.1%} ({variance['direction']}) is above 30%: no shortage "
-                       f"(needed {coverage['needed']:,}, DC {coverage['dc_available']:,}); review the plan")
+    position = _stock_position(season, allocation, week, reforecast["updated_total"] if reforecast
+                               else baseline.total_units, actual_cum, variance["signed_variance"])
+    alert = None
+    if position["alert"]:
+        alert = {**position, "variance": variance["variance"], "direction": variance["direction"]}
         events.emit(season.pk, events.AGENT_PROGRESS, agent="inventory", progress_pct=pct, week=week,
-                    message=message, alert=emergency)
-        actions.append("emergency order alert" if coverage["shortage"] else "emergency review")
+                    message=stock_alert_message(position, week, variance["signed_variance"]), alert=alert)
+        actions.append("emergency order alert" if position["alert"] == EMERGENCY_ORDER else "over-stock review")
 
     replenishment = _replenish(season, allocation, week, pct)
     if replenishment and replenishment["shipped_total"]:
@@ -282,15 +277,17 @@ def process_week(season_id, week):
     check = VarianceCheck.objects.create(
         season=season, week=week, forecast=baseline, forecast_cum=forecast_cum, actual_cum=int(actual_cum),
         variance=variance["variance"], signed_variance=variance["signed_variance"], band=variance["band"],
-        threshold=variance["threshold"], exceeded=variance["exceeded"], emergency=variance["emergency"],
-        shortage_units=emergency["shortage"] if emergency else None,
+        threshold=variance["threshold"], exceeded=variance["exceeded"], emergency=position["alert"] == EMERGENCY_ORDER,
+        shortage_units=position["shortage"] if position["alert"] == EMERGENCY_ORDER else None,
+        stock_alert=position["alert"] or "",
+        units_at_risk=position["at_risk"] if position["alert"] == OVERSTOCK_REVIEW else None,
         action_taken=(", ".join(actions) or "none")[:64],
     )
     Workflow.objects.filter(pk=season.pk, pending_approval="").update(current_agent="")  # idle again
     season.refresh_from_db()
     if week == horizon and season.pending_approval != Workflow.PendingApproval.MARKDOWN:
         complete_season(season)
-    return _week_result(season, week, check, reforecast=reforecast, emergency=emergency,
+    return _week_result(season, week, check, reforecast=reforecast, stock_alert=alert,
                         replenishment=replenishment, markdown=markdown)
 
 
@@ -309,15 +306,28 @@ def _week_result(season, week, check, **details):
         "exceeded": check.exceeded,
         "emergency": check.emergency,
         "shortage_units": check.shortage_units,
+        "stock_alert": check.stock_alert or None,
+        "units_at_risk": check.units_at_risk,
         "action_taken": check.action_taken,
         "baseline_forecast_id": check.forecast_id,
         "phase": season.phase,
         "status": season.status,
         "pending_approval": season.pending_approval or None,
     }
-    for key in ("reforecast", "emergency", "replenishment", "markdown"):
+    for key in ("reforecast", "replenishment", "markdown"):
         result[key] = details.get(key)
+    alert = details.get("stock_alert")  # the alert's numbers, under the name of its kind
+    result["emergency_order"] = alert if alert and alert["alert"] == EMERGENCY_ORDER else None
+    result["overstock_review"] = alert if alert and alert["alert"] == OVERSTOCK_REVIEW else None
     return result
+
+
+def _stock_position(season, allocation, week, season_total, sold_to_date, signed_variance):
+    """The week's stock position (before its replenishment: shipments only move stock from the
+    DC to stores): units still needed vs the DC and the stores' stock."""
+    on_hand = sum(s["on_hand"] for s in store_stock(season, allocation, week).values())
+    allocation.refresh_from_db()
+    return season_stock_position(season_total, sold_to_date, allocation.dc_available, on_hand, signed_variance)
 
 
 def reforecast_inputs(season, *, reason, through=None):
@@ -340,6 +350,8 @@ def reforecast_inputs(season, *, reason, through=None):
                                                     params.get("weighting", "equal"), actuals=actual),
         "sold_to_date": sum(actual),
         "dc_available": allocation.dc_available if allocation else 0,
+        "store_on_hand": (sum(s["on_hand"] for s in store_stock(season, allocation, through).values())
+                          if allocation and through else 0),
         "reason": reason,
         "baseline_version": baseline.version,
     }
@@ -698,6 +710,7 @@ def season_report(season):
         "variance": [
             {"week": c.week, "variance": c.variance, "signed_variance": c.signed_variance, "band": c.band,
              "exceeded": c.exceeded, "emergency": c.emergency, "shortage_units": c.shortage_units,
+             "stock_alert": c.stock_alert or None, "units_at_risk": c.units_at_risk,
              "action_taken": c.action_taken, "baseline_version": c.forecast.version}
             for c in checks
         ],

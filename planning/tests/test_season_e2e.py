@@ -139,8 +139,12 @@ async def test_severe_underperform_end_to_end(peer_data, planner_api, planner, i
     seqs = [m["seq"] for m in messages if "seq" in m]
     assert seqs == list(range(1, len(seqs) + 1))  # every event once, in order
 
-    # Early re-forecasts: selling ~10% of plan is red from week 1.
-    assert weeks[0]["exceeded"] and weeks[0]["reforecast"] is not None and weeks[0]["emergency"]
+    # Early re-forecasts: selling ~10% of plan is red from week 1; far below plan is an over-stock
+    # review with the units at risk, never an emergency order.
+    assert weeks[0]["exceeded"] and weeks[0]["reforecast"] is not None and weeks[0]["overstock_review"]
+    assert not any(w["emergency"] or w["emergency_order"] for w in weeks)
+    assert not [m for m in messages if "Emergency" in (m.get("message") or "")]
+    assert report["variance"][0]["stock_alert"] == "overstock_review" and report["variance"][0]["units_at_risk"] > 0
     reforecasts = [w for w in weeks if w["reforecast"]]
     assert len(reforecasts) >= 2
     versions = await sync(lambda: list(Forecast.objects.filter(season_id=season_id).values_list("kind", flat=True)))
@@ -171,7 +175,7 @@ async def test_normal_season_end_to_end(peer_data, planner_api, planner, inline_
     season_id, messages, weeks, report = await run_season(peer_data, planner_api, planner, "normal_season", text)
     reforecasts = [w["week"] for w in weeks if w["reforecast"]]
     assert len(reforecasts) <= 2, [(w["week"], w["variance"]) for w in weeks]  # no re-forecast storm
-    assert not any(w["emergency"] for w in weeks)
+    assert not any(w["emergency"] or w["emergency_order"] for w in weeks)
     assert sum(w["replenishment"]["shipped_total"] for w in weeks[:11]) > 0  # stock runs down, the DC tops up
     # Selling ~15% under the forecast with 25% safety stock: a mild markdown at week 10, at most 10%.
     assert weeks[9]["markdown"]["week"] == 10 and weeks[9]["markdown"]["markdown_pct"] <= 0.10

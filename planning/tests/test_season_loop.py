@@ -88,7 +88,7 @@ def test_same_week_again_is_409_unless_overwrite(planned_season):
 def test_on_plan_week_is_green_without_reforecast(planned_season):
     result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     assert result["band"] == "green" and result["variance"] < 0.001 and not result["exceeded"]
-    assert result["reforecast"] is None and result["emergency"] is None
+    assert result["reforecast"] is None and result["emergency_order"] is None and result["overstock_review"] is None
     assert Forecast.objects.filter(season=planned_season).count() == 1
     check = VarianceCheck.objects.get(season=planned_season, week=1)
     assert check.forecast.version == 1 and check.threshold == 0.20
@@ -99,7 +99,7 @@ def test_on_plan_week_is_green_without_reforecast(planned_season):
 def test_exceeded_variance_reforecasts_and_sets_the_new_baseline(planned_season):
     result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.75))
     assert result["exceeded"] and result["band"] == "red" and result["signed_variance"] < 0
-    assert not result["emergency"]  # 0.25 is not above 0.30
+    assert not result["emergency"] and result["stock_alert"] is None  # 0.25 is not beyond 0.30
     reforecast = result["reforecast"]
     assert reforecast["version"] == 2 and reforecast["refit_method"]
     v2 = Forecast.objects.get(season=planned_season, version=2)
@@ -118,18 +118,36 @@ def test_exceeded_variance_reforecasts_and_sets_the_new_baseline(planned_season)
 
 
 def test_emergency_alert_reports_the_shortage(planned_season):
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.6))
+    """Week 1 at 3x plan: the re-forecast needs more than the DC and the stores still hold."""
+    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 3.0))
     assert result["emergency"] and result["exceeded"] and result["signed_variance"] > 0.3
-    alert = result["emergency"]
+    alert = result["emergency_order"]
     allocation = Allocation.objects.get(season=planned_season)
     needed = result["reforecast"]["updated_total"] - result["actual_cum"]
     assert alert["needed"] == pytest.approx(needed, abs=1)
-    assert alert["shortage"] == max(0, alert["needed"] - alert["dc_available"]) and alert["shortage"] > 0
+    on_hand = sum(max(0, row.initial_qty - units) for row, units in zip(
+        allocation.stores.order_by("store_id"), scaled_week(planned_season, 1, 3.0).values()))
     assert alert["dc_available"] == allocation.holdback_qty  # before this week's replenishment
+    assert alert["store_on_hand"] == on_hand and alert["stock_held"] == allocation.holdback_qty + on_hand
+    assert alert["shortage"] == alert["needed"] - alert["stock_held"] > 0
     check = VarianceCheck.objects.get(season=planned_season, week=1)
-    assert check.emergency and check.shortage_units == alert["shortage"]
+    assert check.emergency and check.shortage_units == alert["shortage"] and check.stock_alert == "emergency_order"
     event = planned_season.events.get(type="agent_progress", payload__alert__alert="emergency_order").as_message()
     assert event["agent"] == "inventory" and "shortage" in event["message"]
+    reforecast = planned_season.events.get(type="agent_completed", payload__step="reforecast").as_message()
+    assert f"shortage {alert['shortage']:,}" in reforecast["result"]["summary"]
+
+
+def test_collapse_raises_an_overstock_review_never_an_order(planned_season):
+    """Selling 70% below plan: the season holds far more than it will sell."""
+    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.3))
+    assert not result["emergency"] and result["emergency_order"] is None and result["shortage_units"] is None
+    review = result["overstock_review"]
+    assert review["shortage"] == 0 and review["at_risk"] == review["stock_held"] - review["needed"] > 0
+    assert "over-stock review" in result["action_taken"]
+    assert not planned_season.events.filter(payload__alert__alert="emergency_order").exists()
+    reforecast = planned_season.events.get(type="agent_completed", payload__step="reforecast").as_message()
+    assert "shortage" not in reforecast["result"]["summary"] and "at risk" in reforecast["result"]["summary"]
 
 
 # --- replenishment ---------------------------------------------------------------------------------

@@ -83,13 +83,34 @@ def test_exactly_the_threshold_does_not_trigger(db):
     assert VarianceCheck.objects.get(season=season, week=1).action_taken == "none"
 
 
-def test_emergency_shortage_is_needed_minus_dc(db):
-    season = hand_made_season([1000] * 12, initial=8000, holdback=4320)
+@pytest.mark.parametrize(("initial", "on_hand", "shortage"), [(1400, 0, 7_560), (3480, 2_080, 5_480)])
+def test_emergency_shortage_counts_dc_and_store_stock(db, initial, on_hand, shortage):
+    """Selling 40% above a 1,000-a-week plan: the run-rate blend (weight 1/5) makes the season
+    1,400 + 11 x 1,080 = 13,280, so 11,880 are still needed against the DC's 4,320 and what the
+    store still holds (the SPEC vectors' rule: 2,480 with no store stock, 400 with 2,080)."""
+    season = hand_made_season([1000] * 12, initial=initial, holdback=4320)
     result = record_week_actuals(season, 1, {"S001": 1400})
-    alert = result["emergency"]
-    updated = result["reforecast"]["updated_total"]
-    assert alert["needed"] == pytest.approx(updated - 1400, abs=1)
-    assert alert["shortage"] == alert["needed"] - 4320 > 0
+    alert = result["emergency_order"]
+    assert result["emergency"] and result["overstock_review"] is None
+    assert (alert["needed"], alert["dc_available"], alert["store_on_hand"]) == (11_880, 4_320, on_hand)
+    assert alert["shortage"] == shortage == result["shortage_units"]
+    assert VarianceCheck.objects.get(season=season, week=1).stock_alert == "emergency_order"
+
+
+def test_selling_far_below_plan_is_an_overstock_review_not_an_order(db):
+    """50% below plan: 500 + 11 x 900 = 10,400 for the season, 9,900 still needed, and the season
+    holds 4,320 at the DC + 7,500 in the store: 1,920 at risk, no shortage, no emergency order."""
+    season = hand_made_season([1000] * 12, initial=8000, holdback=4320)
+    result = record_week_actuals(season, 1, {"S001": 500})
+    assert not result["emergency"] and result["emergency_order"] is None and result["shortage_units"] is None
+    review = result["overstock_review"]
+    assert (review["needed"], review["stock_held"], review["at_risk"], review["shortage"]) == (9_900, 11_820, 1_920, 0)
+    check = VarianceCheck.objects.get(season=season, week=1)
+    assert (check.stock_alert, check.units_at_risk, check.emergency) == ("overstock_review", 1_920, False)
+    messages = list(season.events.filter(type="agent_progress").values_list("payload__message", flat=True))
+    assert not any("Emergency" in m for m in messages)
+    assert any(m.startswith("Over-stock review after week 1: selling 50% below plan") for m in messages)
+    assert "1,920 units at risk" in season.events.get(payload__alert__alert="overstock_review").payload["message"]
 
 
 def test_markdown_vector_through_the_engine(db):
