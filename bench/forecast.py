@@ -4,7 +4,8 @@ start 2025-02-17, 12 weeks.
 
 One-off costs of a process are reported apart: ``preload_models()`` (Prophet and pmdarima
 imports) and the first forecast (Stan model load, first statsmodels fit). Then ten forecasts in
-a row with equal weights, and three with backtest weights. Peak memory is ru_maxrss.
+a row with the default evidence combination (the target), and three with the Prophet + ARIMA
+equal ensemble. Peak memory is ru_maxrss.
 
     .venv/bin/python bench/forecast.py [--runs 10]
 """
@@ -52,9 +53,9 @@ def main():
     started = time.perf_counter()
     preload_models()
     preload_s = time.perf_counter() - started
-    cold, _ = timed(history, 1, "equal")
-    warm, result = timed(history, args.runs, "equal")
-    weighted, weighted_result = timed(history, 3, "backtest")
+    cold, _ = timed(history, 1, "evidence")
+    warm, result = timed(history, args.runs, "evidence")
+    weighted, weighted_result = timed(history, 3, "equal")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"{CATEGORY}: {len(history)} weeks of history "
@@ -64,8 +65,8 @@ def main():
     print("|---|---:|---:|---:|---:|---|")
     print(f"| preload_models() (imports) | 1 | {preload_s:.2f} | | | one-off per process |")
     print(f"| first forecast | 1 | {cold[0]:.2f} | | | one-off per process |")
-    for name, seconds in ((f"equal weights, {args.runs} in a row", warm),
-                          ("backtest weights (3 origins x 2 models)", weighted)):
+    for name, seconds in ((f"evidence combination (default), {args.runs} in a row", warm),
+                          ("Prophet + ARIMA equal ensemble", weighted)):
         target = f"<= {BUDGET_S:g} s" if seconds is warm else "-"
         print(f"| {name} | {len(seconds)} | {statistics.median(seconds):.2f} | "
               f"{min(seconds):.2f} | {max(seconds):.2f} | {target} |")
@@ -74,9 +75,8 @@ def main():
           + ", ".join(f"{name} {s:.2f}" for name, s in result.model_seconds.items()))
     print(f"forecast: {result.method}, total {result.total:,.0f} "
           + "(" + ", ".join(f"{name} {t:,.0f}" for name, t in result.model_totals.items()) + ")")
-    print("weighted: weights "
-          + ", ".join(f"{name} {w:.2f}" for name, w in weighted_result.weights.items())
-          + f", total {weighted_result.total:,.0f}")
+    print("weights: " + ", ".join(f"{name} {w:.2f}" for name, w in result.weights.items()))
+    print(f"equal ensemble: total {weighted_result.total:,.0f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlpipeline import combination
 from mlpipeline import forecasting as fc
 from mlpipeline.forecasting import (
     ForecastResult,
@@ -100,13 +101,14 @@ def test_inverse_error_weights():
 
 
 def test_equal_weighting_forecast(fake_models):
-    result = forecast_demand(weekly(seasonal_truth(104)[1]), 12)
+    result = forecast_demand(weekly(seasonal_truth(104)[1]), 12, weighting="equal")
     assert result.method == "ensemble"
     assert result.weights == {"prophet": 0.5, "arima": 0.5}
     assert result.weekly == [8000.0] * 12
     assert result.total == 96_000.0
     assert result.model_totals["prophet"] == 8200.0 * 12
-    assert set(result.components) == {"prophet", "arima", "seasonal_naive"}
+    members = {"prophet", "arima", "seasonal_naive", "snaive_growth", "ets", "ses"}
+    assert set(result.components) == members  # every member is reported, whichever is used
 
 
 # --- input guards ---------------------------------------------------------------------------
@@ -176,7 +178,7 @@ def test_all_zero_series_forecasts_zero():
 
 def test_one_model_fails_the_other_is_used_with_a_warning(fake_models):
     fake_models(prophet=broken_model)
-    result = forecast_demand(weekly(seasonal_truth(80)[1]), 6)
+    result = forecast_demand(weekly(seasonal_truth(80)[1]), 6, weighting="equal")
     assert result.method == "arima_only"
     assert result.weights == {"arima": 1.0}
     assert result.weekly == [7800.0] * 6
@@ -187,7 +189,7 @@ def test_one_model_fails_the_other_is_used_with_a_warning(fake_models):
 def test_both_models_fail_seasonal_naive_is_used_with_a_warning(fake_models):
     fake_models(prophet=broken_model, arima=broken_model)
     history = weekly(seasonal_truth(80)[1])
-    result = forecast_demand(history, 6)
+    result = forecast_demand(history, 6, weighting="equal")
     assert result.method == "seasonal_naive"
     assert result.weekly == history.iloc[80 - 52:80 - 52 + 6].tolist()
     assert any("seasonal naive" in note for note in result.warnings)
@@ -195,19 +197,20 @@ def test_both_models_fail_seasonal_naive_is_used_with_a_warning(fake_models):
 
 def test_a_model_returning_nan_counts_as_failed(fake_models):
     fake_models(arima=constant_model(float("nan")))
-    assert forecast_demand(weekly(seasonal_truth(80)[1]), 4).method == "prophet_only"
+    result = forecast_demand(weekly(seasonal_truth(80)[1]), 4, weighting="equal")
+    assert result.method == "prophet_only"
 
 
 def test_arima_out_of_time_budget_falls_back(fake_models):
     fake_models(arima=fc.fit_arima)
-    result = forecast_demand(weekly(seasonal_truth(80)[1]), 4, time_budget_s=0)
+    result = forecast_demand(weekly(seasonal_truth(80)[1]), 4, time_budget_s=0, weighting="equal")
     assert result.method == "prophet_only"
     assert any("TimeoutError" in note for note in result.warnings)
 
 
 def test_short_history_still_forecasts_with_a_warning(fake_models):
     result = forecast_demand(weekly(seasonal_truth(30)[1]), 12)
-    assert result.method == "ensemble"
+    assert result.method == "ensemble"  # too short for the inner backtest: the seeds' default
     assert len(result.weekly) == 12
     assert any("30 weeks of history" in note for note in result.warnings)
 
@@ -218,7 +221,7 @@ def test_short_history_still_forecasts_with_a_warning(fake_models):
 def test_every_model_forecasts_the_season_weeks_after_a_gap(fake_models):
     fake_models(prophet=step_model, arima=step_model)
     history = weekly(seasonal_truth(156)[1])  # last week 2024-12-23; next 2024-12-30
-    result = forecast_demand(history, 12, season_start=date(2025, 2, 17))
+    result = forecast_demand(history, 12, season_start=date(2025, 2, 17), weighting="equal")
     assert result.week_starts[0] == date(2025, 2, 17)
     assert result.week_starts == [date(2025, 2, 17) + timedelta(weeks=k) for k in range(12)]
     assert result.weekly == [float(k) for k in range(7, 19)]  # 7 gap weeks forecast and dropped
@@ -243,22 +246,40 @@ def test_default_season_start_is_the_week_after_history(fake_models):
 # --- backtest weighting and serialisation ---------------------------------------------------
 
 
-def test_backtest_weighting_favours_the_more_accurate_model(fake_models):
-    fake_models(prophet=seasonal_naive, arima=constant_model(1000))
-    history = weekly(seasonal_truth(130)[0])
-    result = forecast_demand(history, 12, weighting="backtest")
-    assert result.method == "ensemble_weighted"
-    assert result.weights["prophet"] > 0.8
+def oracle_model(series, steps, time_budget_s):
+    """Knows seasonal_truth's expected units: the member that is clearly right."""
+    mean = seasonal_truth(len(series) + steps)[0][len(series):]
+    return ModelForecast(mean, mean * 0.9, mean * 1.1)
+
+
+def test_evidence_weighting_favours_the_member_that_was_right(fake_models):
+    fake_models(prophet=oracle_model, arima=constant_model(1000))
+    expected, observed = seasonal_truth(130 + 12)
+    result = forecast_demand(weekly(observed[:130]), 12)
+    assert result.method == "combination"
+    assert max(result.weights, key=result.weights.get) == "prophet"
+    assert result.weights["prophet"] > 0.5 and result.weights["arima"] < 0.02
     assert sum(result.weights.values()) == pytest.approx(1.0)
-    assert len(result.backtest_error["origins"]) == fc.BACKTEST_WEIGHT_ORIGINS
-    assert result.backtest_error["models"]["prophet"] < result.backtest_error["models"]["arima"]
+    record = result.backtest_error
+    assert len(record["origins"]) == combination.EVIDENCE_ORIGINS
+    assert record["models"]["combination"] < record["models"]["ensemble"]
+    assert record["models"]["combination"] <= 1.10 * min(
+        error for name, error in record["models"].items() if name in result.weights
+    )
+    assert set(result.components) >= {"prophet", "arima", "ets", "snaive_growth", "ses"}
+    assert result.total == pytest.approx(expected[130:].sum(), rel=0.03)
 
 
-def test_backtest_weighting_needs_enough_history(fake_models):
-    result = forecast_demand(weekly(seasonal_truth(60)[1]), 12, weighting="backtest")
+def test_backtest_weighting_is_the_evidence_combination(fake_models):
+    history = weekly(seasonal_truth(130)[1])
+    assert forecast_demand(history, 12, weighting="backtest").method == "combination"
+
+
+def test_evidence_weighting_needs_enough_history(fake_models):
+    result = forecast_demand(weekly(seasonal_truth(60)[1]), 12)
     assert result.method == "ensemble"
     assert result.weights == {"prophet": 0.5, "arima": 0.5}
-    assert any("equal weights" in note for note in result.warnings)
+    assert any("equal ensemble" in note for note in result.warnings)
 
 
 def test_result_round_trips_through_json(fake_models):
@@ -289,7 +310,7 @@ def seasonal_fit():
 @pytest.mark.slow
 def test_real_fit_season_total_is_close_to_truth(seasonal_fit):
     result, truth = seasonal_fit
-    assert result.method == "ensemble"
+    assert result.method == "combination"
     assert result.total == pytest.approx(truth.sum(), rel=0.10)
     for name in ("prophet", "arima"):
         assert result.model_totals[name] == pytest.approx(truth.sum(), rel=0.10)
