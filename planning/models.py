@@ -271,6 +271,36 @@ class Workflow(models.Model):
         return int(self.parameters.get("forecast_horizon_weeks", 12))
 
 
+class Extraction(models.Model):
+    """One parameter extraction (API or page) as the server ran it: what it read and the LLM
+    tokens it cost. Token usage is recorded here by the server alone; a season started from the
+    extraction refers to it by id and is billed its tokens, once (one extraction, one season)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="extractions"
+    )
+    user_input = models.TextField()
+    reference_date = models.DateField()
+    extractor = models.CharField(max_length=8)
+    confidence = models.CharField(max_length=8)
+    reasoning = models.TextField(blank=True)
+    missing = models.JSONField(default=list, blank=True)
+    parameters = models.JSONField()
+    token_usage = models.JSONField(default=dict, blank=True)
+    season = models.OneToOneField(
+        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="extraction",
+        help_text="The season started from this extraction",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Extraction {self.id} ({self.extractor}, {self.confidence})"
+
+
 class WorkflowEvent(models.Model):
     """Every message sent on a workflow's WebSocket, persisted in order for replay."""
 

@@ -9,12 +9,9 @@ from planning.api.throttling import EXTRACTION
 from planning.api.workflow_schemas import ExtractIn, ExtractOut
 from planning.errors import Invalid
 from planning.roles import PLANNER
-from planning.services import workflow as engine
+from planning.services import extraction as extractions
 
 router = Router(tags=["parameters"])
-
-# The pages import it from here; the implementation lives with the engine (manage.py uses it too).
-extract = engine.extract_parameters
 
 
 @router.post("/parameters/extract", response={200: ExtractOut, **errors(403)}, throttle=EXTRACTION)
@@ -22,12 +19,8 @@ def extract_parameters(request, payload: ExtractIn):
     require_role(request, PLANNER)  # an LLM call costs money: planners only
     reference = payload.reference_date or timezone.localdate()
     try:
-        result = engine.extract_parameters(payload.user_input, reference)
+        result, extraction = extractions.record_extraction(payload.user_input, reference, request.auth)
     except ParameterError as exc:
         raise Invalid(f"Invalid value for {exc.field}: {exc.message}",
                       errors=[{"field": exc.field, "message": exc.message}]) from None
-    body = result.to_dict()
-    usage = getattr(result, "usage", None)
-    body["usage"] = ({"requests": 1, "input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens,
-                      "total_tokens": usage.total_tokens} if usage else None)
-    return body
+    return {**result.to_dict(), "extraction_id": extraction.pk, "usage": extraction.token_usage or None}

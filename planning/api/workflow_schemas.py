@@ -4,6 +4,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from planning.api.schemas import DbId
 
@@ -24,19 +25,28 @@ class SeasonParametersOut(Schema):
 
 
 class ExtractOut(Schema):
+    extraction_id: UUID = Field(..., description="Name it when starting the season: the server bills the season "
+                                                 "this extraction's LLM tokens")
     parameters: SeasonParametersOut
     confidence: Literal["high", "medium", "low"]
     reasoning: str
     extractor: Literal["rules", "llm"]
     missing: list[str]
-    usage: dict | None = None
+    usage: dict | None = Field(None, description="The LLM tokens this extraction cost (recorded by the server)")
 
 
 class ForecastWorkflowIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     category_id: str
     parameters: dict[str, Any] = Field(
         ..., description="The SeasonParameters fields (season_end_date optional: derived), plus optional "
-                         "confidence, reasoning, extractor, user_input, missing, weighting (equal|backtest)")
+                         "confidence, reasoning, extractor, user_input, missing, weighting (equal|backtest). "
+                         "Any other key is refused (422).")
+    extraction_id: UUID | None = Field(None, description="The extraction the parameters came from "
+                                                         "(POST /api/parameters/extract): its record supplies "
+                                                         "confidence, reasoning, extractor, user_input and missing, "
+                                                         "and its LLM tokens are billed to this season")
 
 
 class ReforecastIn(Schema):

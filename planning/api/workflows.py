@@ -25,11 +25,12 @@ def _created(request, workflow):
     })
 
 
-@router.post("/workflows/forecast", response={201: WorkflowCreatedOut, **errors(403, 404)})
+@router.post("/workflows/forecast", response={201: WorkflowCreatedOut, **errors(403, 404, 409)})
 def start_forecast(request, payload: ForecastWorkflowIn):
     """Start a season: forecast, allocate, then pause for the manufacturing approval."""
     require_role(request, PLANNER)
-    workflow = engine.start_forecast(payload.category_id, payload.parameters, user=request.auth)
+    workflow = engine.start_forecast(payload.category_id, payload.parameters, user=request.auth,
+                                     extraction_id=payload.extraction_id)
     return _created(request, workflow)
 
 

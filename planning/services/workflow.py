@@ -46,6 +46,7 @@ from planning.errors import Conflict, Invalid, NotFound
 from planning.models import Allocation, Approval, Category, Forecast, Store, StoreCluster, Workflow
 from planning.services import allocation as plans
 from planning.services import events
+from planning.services import extraction as extractions
 from planning.services import forecasting
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,12 @@ PRE_SEASON_STEPS = (DEMAND, INVENTORY, PRICING)
 STEP_PROGRESS = {DEMAND: (0, 40), INVENTORY: (40, 70), PRICING: (70, 100), REFORECAST: (0, 100)}
 MANUFACTURING_OPTIONS = ["modify", "accept"]
 WEIGHTINGS = ("equal", "backtest")
-# Optional fields stored with the parameters; extraction_usage (the "usage" of the extract
-# response) puts the extraction's LLM tokens on the workflow's bill.
-METADATA_FIELDS = ("confidence", "reasoning", "extractor", "user_input", "missing", "weighting", "extraction_usage")
+# Optional descriptive fields a client may store with the parameters, and what each may hold. A
+# season started from an extraction (extraction_id) takes them from the extraction's record
+# instead. Token usage is never among them: the server records it (planning.services.extraction).
+METADATA_FIELDS = ("confidence", "reasoning", "extractor", "user_input", "missing", "weighting")
+_METADATA_TEXT_LIMITS = {"reasoning": 10_000, "user_input": 1000}
+_METADATA_CHOICES = {"confidence": ("high", "medium", "low"), "extractor": ("rules", "llm"), "weighting": WEIGHTINGS}
 
 Status = Workflow.Status
 
@@ -92,11 +96,16 @@ def max_recoveries():
 
 def season_parameters(data):
     """Validate the request's parameters: the 7 SeasonParameters fields (season_end_date is derived;
-    a given one must agree) plus optional metadata (confidence, reasoning, extractor, user_input,
-    missing, weighting). Returns the JSON-safe dict stored on the workflow; an invalid value raises
-    Invalid naming the field."""
+    a given one must agree) plus optional metadata (METADATA_FIELDS). Any other key, or metadata
+    of the wrong type, is refused. Returns the JSON-safe dict stored on the workflow; an invalid
+    value raises Invalid naming the field."""
     if not isinstance(data, dict):
         raise Invalid("parameters must be an object", errors=[{"field": "parameters", "message": "expected an object"}])
+    known = (*PLANNER_FIELDS, "season_end_date", *METADATA_FIELDS)
+    unknown = sorted(str(name) for name in data if name not in known)
+    if unknown:
+        raise Invalid(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: {', '.join(known)}.",
+                      errors=[{"field": f"parameters.{name}", "message": "unknown parameter"} for name in unknown])
     fields = {name: data[name] for name in (*PLANNER_FIELDS, "season_end_date") if name in data}
     if "season_start_date" not in fields:
         raise Invalid("Invalid value for parameters.season_start_date: required",
@@ -107,29 +116,32 @@ def season_parameters(data):
         raise Invalid(f"Invalid value for parameters.{exc.field}: {exc.message}",
                       errors=[{"field": f"parameters.{exc.field}", "message": exc.message}]) from None
     params = parsed.model_dump(mode="json")
-    weighting = data.get("weighting") or "equal"
-    if weighting not in WEIGHTINGS:
-        raise Invalid(f"Invalid value for parameters.weighting: one of {', '.join(WEIGHTINGS)}",
-                      errors=[{"field": "parameters.weighting", "message": f"one of {', '.join(WEIGHTINGS)}"}])
     for name in METADATA_FIELDS:
         if data.get(name) not in (None, ""):
-            params[name] = data[name]
-    params["weighting"] = weighting
+            params[name] = _metadata_value(name, data[name])
+    params["weighting"] = params.get("weighting") or "equal"
     return params
 
 
-def extract_parameters(text, reference_date):
-    """SeasonParameters from free text: the LLM extractor when a key is configured (it falls back
-    to the rules by itself), else the rules. Raises ParameterError naming the field."""
-    if settings.OPENAI_API_KEY:
-        from agents.llm_extraction import extract
+def _metadata_value(name, value):
+    """A metadata field's value, or Invalid naming it."""
+    def invalid(message):
+        return Invalid(f"Invalid value for parameters.{name}: {message}",
+                       errors=[{"field": f"parameters.{name}", "message": message}])
 
-        return extract(text, reference_date, api_key=settings.OPENAI_API_KEY,
-                       base_url=settings.OPENAI_BASE_URL or None, model=settings.OPENAI_MODEL,
-                       timeout=settings.OPENAI_TIMEOUT_SECONDS)
-    from agents.extraction import extract_parameters as rules
-
-    return rules(text, reference_date)
+    if name == "missing":
+        allowed = (*PLANNER_FIELDS, "season_end_date")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+            raise invalid(f"a list of parameter names ({', '.join(allowed)})")
+        return list(dict.fromkeys(value))
+    if not isinstance(value, str):
+        raise invalid("expected a string")
+    if name in _METADATA_CHOICES and value not in _METADATA_CHOICES[name]:
+        raise invalid(f"one of {', '.join(_METADATA_CHOICES[name])}")
+    limit = _METADATA_TEXT_LIMITS.get(name, 1000)
+    if len(value) > limit:
+        raise invalid(f"at most {limit} characters")
+    return value
 
 
 def _run(workflow_id, background):
@@ -140,24 +152,30 @@ def _run(workflow_id, background):
         run_workflow(str(workflow_id))
 
 
-def start_forecast(category_id, parameters, user=None, *, background=True):
-    """Create a forecast workflow (a season) and start it (in the background unless told not to)."""
+def start_forecast(category_id, parameters, user=None, *, extraction_id=None, background=True):
+    """Create a forecast workflow (a season) and start it (in the background unless told not to).
+    Everything is checked before anything is written; the season, its link to the extraction it
+    was started from and that extraction's token usage are written in one transaction."""
     category = Category.objects.filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"Unknown category {category_id!r}.")
     params = season_parameters(parameters)
+    extraction = extractions.extraction_for_season(extraction_id, user) if extraction_id else None
     if not Store.objects.exists():
         raise Invalid("No stores yet: upload the store attributes first.")
     weeks = len(forecasting.history_weekly(category.pk, params["season_start_date"]))
     if weeks < forecasting.MIN_HISTORY_WEEKS:
         raise Invalid(f"Insufficient history: {category.name} has {weeks} full weeks of sales before "
                       f"{params['season_start_date']}; at least {forecasting.MIN_HISTORY_WEEKS} are needed.")
-    workflow = Workflow.objects.create(
-        type=Workflow.Type.FORECAST, category=category, parameters=params, owner=user, step=DEMAND,
-        runner="llm" if orchestration.llm_config_from(settings) else "deterministic",
-    )
-    if isinstance(params.get("extraction_usage"), dict):
-        record_usage(workflow.pk, "extraction", params["extraction_usage"])
+    with transaction.atomic():
+        workflow = Workflow.objects.create(
+            type=Workflow.Type.FORECAST, category=category, parameters=params, owner=user, step=DEMAND,
+            runner="llm" if orchestration.llm_config_from(settings) else "deterministic",
+        )
+        if extraction is not None:
+            workflow.parameters = {**params, **extractions.claim_for_season(extraction, workflow)}
+            workflow.save(update_fields=["parameters"])
+            record_usage(workflow.pk, "extraction", extraction.token_usage)
     _run(workflow.pk, background)
     return workflow
 

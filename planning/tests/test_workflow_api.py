@@ -34,11 +34,10 @@ def test_start_forecast_returns_201_and_runs(seeded, planner_api, inline_jobs, f
 
 
 def test_start_forecast_keeps_extraction_metadata(seeded, planner_api, inline_jobs, fit_memo):
-    response = start(planner_api, confidence="high", reasoning="stated", user_input="12-week season",
-                     extraction_usage={"requests": 1, "input_tokens": 10, "output_tokens": 5, "total_tokens": 15})
+    response = start(planner_api, confidence="high", reasoning="stated", user_input="12-week season")
     workflow = Workflow.objects.get(pk=response.json()["workflow_id"])
     assert workflow.parameters["confidence"] == "high" and workflow.parameters["user_input"] == "12-week season"
-    assert workflow.token_usage["by_step"]["extraction"]["total_tokens"] == 15
+    assert "extraction" not in (workflow.token_usage.get("by_step") or {})  # the client cannot bill tokens
 
 
 def test_start_forecast_unknown_category_is_404(seeded, planner_api, inline_jobs):

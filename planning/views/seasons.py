@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from agents.parameters import PLANNER_FIELDS, ParameterError
-from planning.api.extraction import extract as extract_parameters
 from planning.api.throttling import EXTRACTION
 from planning.errors import PlanningError
 from planning.models import Category, Workflow
+from planning.services import extraction as extractions
 from planning.services import workflow as engine
 from planning.views.access import can_plan, planner_required, rate_limited
 
@@ -61,7 +61,7 @@ def extract(request):
     except ValueError:
         return _extract_error(request, "reference_date", "Use a date like 2025-01-15.")
     try:
-        result = extract_parameters(text, reference)
+        result, extraction = extractions.record_extraction(text, reference, request.user)
     except ParameterError as exc:
         return _extract_error(request, exc.field, exc.message)
     values = result.to_dict()
@@ -72,7 +72,7 @@ def extract(request):
         "extractor": values["extractor"],
         "user_input": text,
     }
-    return _card(request, card, missing=values["missing"])
+    return _card(request, card, missing=values["missing"], extraction_id=extraction.pk)
 
 
 @planner_required
@@ -80,7 +80,8 @@ def extract(request):
 def check(request):
     """Re-check the edited card: derived end date, and each field's problem next to it."""
     card, missing, errors = _read_card(request.POST)
-    return _card(request, card, missing=missing, errors=errors, status=422 if errors else 200)
+    return _card(request, card, missing=missing, errors=errors, status=422 if errors else 200,
+                 extraction_id=request.POST.get("extraction_id", ""))
 
 
 @planner_required
@@ -89,16 +90,18 @@ def confirm(request):
     """Confirm & Run: start the forecast workflow and go to the season page."""
     card, missing, errors = _read_card(request.POST)
     category_id = request.POST.get("category_id", "")
+    extraction_id = request.POST.get("extraction_id", "")
     if not category_id:
         errors["category_id"] = "Choose the category to plan."
     if not errors:
         try:
-            season = engine.start_forecast(category_id, {**card, "missing": missing}, user=request.user)
+            season = engine.start_forecast(category_id, {**card, "missing": missing}, user=request.user,
+                                           extraction_id=extraction_id or None)
         except PlanningError as exc:
             errors = _field_errors(exc)
         else:
             return redirect("season", season_id=season.pk)
-    context = _card_context(card, missing, errors, category_id)
+    context = _card_context(card, missing, errors, category_id, extraction_id)
     context.update(today=timezone.localdate(), nav="seasons", user_input=card.get("user_input", ""))
     return render(request, "planning/new_season.html", context, status=422)
 
@@ -112,12 +115,12 @@ def _extract_error(request, field, message):
     )
 
 
-def _card(request, card, *, missing, errors=None, status=200):
-    context = _card_context(card, missing, errors or {}, request.POST.get("category_id", ""))
+def _card(request, card, *, missing, extraction_id, errors=None, status=200):
+    context = _card_context(card, missing, errors or {}, request.POST.get("category_id", ""), extraction_id)
     return render(request, "planning/partials/confirmation_card.html", context, status=status)
 
 
-def _card_context(card, missing, errors, category_id):
+def _card_context(card, missing, errors, category_id, extraction_id=""):
     shown = dict(card)
     for name in PERCENT_FIELDS:
         value = shown.get(name)
@@ -129,6 +132,7 @@ def _card_context(card, missing, errors, category_id):
         "errors": errors,
         "categories": Category.objects.all(),
         "category_id": category_id,
+        "extraction_id": extraction_id,
         "replenishment_choices": REPLENISHMENT_CHOICES,
     }
 

@@ -12,6 +12,7 @@ from agents.parameters import ParameterError
 from planning.errors import PlanningError
 from planning.models import Allocation
 from planning.services import allocation as plans
+from planning.services import extraction as extractions
 from planning.services import workflow as engine
 
 
@@ -41,11 +42,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No user named {user!r}.")
         started = time.perf_counter()
         try:
-            extracted = engine.extract_parameters(text, reference)
-            parameters = {**extracted.parameters.model_dump(mode="json"), "confidence": extracted.confidence,
-                          "reasoning": extracted.reasoning, "extractor": extracted.extractor,
-                          "user_input": text, "missing": extracted.missing}
-            workflow = engine.start_forecast(category, parameters, user=owner, background=False)
+            extracted, extraction = extractions.record_extraction(text, reference, owner)
+            workflow = engine.start_forecast(category, extracted.parameters.model_dump(mode="json"), user=owner,
+                                             extraction_id=extraction.pk, background=False)
             workflow.refresh_from_db()
             to_approval = time.perf_counter() - started
             if workflow.status == "failed":
