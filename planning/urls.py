@@ -15,6 +15,7 @@ urlpatterns = [
     # One season: the page, its panels (htmx) and the planner's actions.
     path("seasons/<uuid:season_id>/", season.season_page, name="season"),
     path("seasons/<uuid:season_id>/panels", season.season_panels, name="season-panels"),
+    path("seasons/<uuid:season_id>/cards", season.season_cards, name="season-cards"),
     path("seasons/<uuid:season_id>/manufacturing", season.manufacturing_decision, name="manufacturing-decision"),
     path("seasons/<uuid:season_id>/markdown", season.markdown_decision, name="markdown-decision"),
     path("seasons/<uuid:season_id>/actuals", season.upload_actuals, name="upload-actuals"),

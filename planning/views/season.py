@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from planning.api.throttling import UPLOADS
 from planning.errors import Invalid, PlanningError
 from planning.models import Workflow
+from planning.selectors.agent_cards import cards_context
 from planning.services import ingest
 from planning.services import season as season_service
 from planning.services import workflow as engine
@@ -30,6 +31,15 @@ def season_page(request, season_id):
     season = _season(season_id)
     context = season_data.page_context(season, can_plan=can_plan(request.user))
     return render(request, "planning/season.html", {**context, "nav": "seasons"})
+
+
+@login_required
+@require_GET
+def season_cards(request, season_id):
+    """The agent cards, reloaded by the live script when it sees newer events than they show
+    (planning.selectors.agent_cards holds the rules)."""
+    season = _season(season_id)
+    return render(request, "planning/partials/agent_cards.html", {"season": season, **cards_context(season)})
 
 
 @login_required

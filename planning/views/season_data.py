@@ -16,13 +16,9 @@ from planning.models import (
     WeeklyActual,
     Workflow,
 )
+from planning.selectors.agent_cards import agent_cards
 from planning.services import allocation as plans
 
-AGENTS = (
-    ("demand", "Demand", "Forecasts the category week by week and splits it across store clusters."),
-    ("inventory", "Inventory", "Sizes the manufacturing order and splits it between stores and the DC."),
-    ("pricing", "Pricing", "Schedules the markdown checkpoint and recommends the markdown."),
-)
 TIMELINE_LENGTH = 150
 
 
@@ -62,51 +58,6 @@ def _pending(season):
         "action": season.pending_approval,
         "data": (season.step_outputs or {}).get("pending_approval") or {},
     }
-
-
-def agent_cards(events):
-    """Each agent's latest state from the persisted events: idle, running (with its log), done
-    (duration, summary, runner), waiting for an approval, or failed."""
-    cards = {key: {"agent": key, "name": name, "role": role, "state": "idle", "log": [],
-                   "summary": "", "duration": None, "runner": None, "fallback": None}
-             for key, name, role in AGENTS}
-    for event in events:
-        payload = event.payload
-        agent = payload.get("agent")
-        if event.type == "workflow_complete":
-            _release_waiting(cards)
-        if not agent:
-            continue
-        card = cards.setdefault(agent, {"agent": agent, "name": agent.capitalize(), "role": "",
-                                        "state": "idle", "log": [], "summary": "", "duration": None,
-                                        "runner": None, "fallback": None})
-        if event.type == "agent_started":
-            _release_waiting(cards)
-            card.update(state="running", summary="", duration=None)
-            card["log"] = ["Started"]
-        elif event.type == "agent_progress":
-            card["log"].append(payload.get("message", ""))
-        elif event.type == "agent_completed":
-            result = payload.get("result") or {}
-            card.update(state="done", duration=payload.get("duration_seconds"),
-                        summary=result.get("summary", "") if isinstance(result, dict) else str(result),
-                        runner=payload.get("runner"), fallback=payload.get("fallback_reason"))
-            card["log"].append("Completed")
-        elif event.type == "human_input_required":
-            card["state"] = "waiting"
-        elif event.type == "error":
-            card.update(state="failed", summary=payload.get("error_message", ""))
-            card["log"].append(f"Failed: {payload.get('error_message', '')}")
-    for card in cards.values():
-        card["log"] = card["log"][-60:]
-    return list(cards.values())
-
-
-def _release_waiting(cards):
-    """An agent waiting for an approval is done once the workflow moves on."""
-    for card in cards.values():
-        if card["state"] == "waiting":
-            card["state"] = "done"
 
 
 def describe(event):

@@ -1,9 +1,11 @@
-// Live agent cards on the season page (SPEC §7). Subscribes to the workflow's WebSocket with
-// ?after=<last seq> so nothing rendered by the server is repeated; on a dropped connection it
-// reconnects with backoff and replays from the last seq it saw; after three failures it polls
+// Live season page (SPEC §7). Subscribes to the workflow's WebSocket with ?after=<last seq> so
+// nothing rendered by the server is repeated; on a dropped connection it reconnects with backoff and
+// replays from the last seq it saw; after three failures it polls
 // GET /api/workflows/<id>/events?after=<seq> and keeps retrying the socket in the background.
-// Events are applied once each, in seq order. Finished steps, approvals, completion and errors fire
-// "season-changed" on <body>, which makes htmx reload the season's panels.
+// The script holds no rules for the agent cards: on new events it reloads the cards fragment, which
+// the server renders from all the season's events (planning/selectors/agent_cards.py). Finished
+// steps, approvals, completion and errors also reload the season's panels. Both fragments carry the
+// seq they were rendered at (data-seq) and are reloaded only when the page has seen a newer event.
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-workflow]");
@@ -15,9 +17,7 @@
   var conn = root.querySelector(".conn");
   var progress = root.querySelector("progress");
   var announce = document.getElementById("live-announce");
-  var STATE_WORDS = { idle: "Idle", running: "Running", done: "Done", failed: "Failed", waiting: "Waiting for approval" };
   var STATUS_WORDS = { pending: "Pending", running: "Running", awaiting_approval: "Awaiting approval", completed: "Completed", failed: "Failed" };
-  var MAX_LOG_LINES = 60;
 
   var socket = null;
   var failures = 0;
@@ -51,105 +51,64 @@
     return status === "pending" || status === "running";
   }
 
-  function card(agent) {
-    var el = root.querySelector('.agent[data-agent="' + agent + '"]');
-    if (el) return el;
-    var template = document.getElementById("agent-card-template");
-    el = template.content.firstElementChild.cloneNode(true);
-    el.dataset.agent = agent;
-    el.querySelector(".name").textContent = agent.charAt(0).toUpperCase() + agent.slice(1);
-    root.querySelector(".agents").appendChild(el);
-    return el;
+  // A reloader for a fragment (#id, an htmx element reloading on `trigger` from <body>) that
+  // carries the seq it was rendered at in data-seq. At most one reload per `delay` ms however many
+  // events come (a week's processing emits a burst), none when the fragment already shows the
+  // events (an upload or approval answers with fresh panels, and reloading them again would wipe
+  // what the planner started there meanwhile, a markdown preview say), and a reload still on its
+  // way is looked at again once it is in.
+  function reloader(id, trigger, delay) {
+    var timer = null;
+    function check() {
+      timer = null;
+      var el = document.getElementById(id);
+      if (!el) return;
+      if (el.classList.contains("htmx-request")) return schedule();
+      if (lastSeq > parseInt(el.dataset.seq || "0", 10)) {
+        document.body.dispatchEvent(new CustomEvent(trigger, { bubbles: true }));
+      }
+    }
+    function schedule() {
+      if (!timer) timer = setTimeout(check, delay);
+    }
+    return schedule;
   }
+  var cardsChanged = reloader("agent-cards", "cards-changed", 100);
+  var seasonChanged = reloader("season-panels", "season-changed", 300);
 
-  function setState(el, state) {
-    el.dataset.state = state;
-    el.querySelector(".state").textContent = STATE_WORDS[state];
+  // Each card's log shows its latest lines (htmx keeps the focus on a log across the reload).
+  function scrollLogs() {
+    root.querySelectorAll(".agent .log").forEach(function (list) { list.scrollTop = list.scrollHeight; });
   }
-
-  // An agent waiting for an approval is done once the workflow moves on.
-  function releaseWaiting() {
-    root.querySelectorAll('.agent[data-state="waiting"]').forEach(function (el) { setState(el, "done"); });
-  }
-
-  function log(el, message) {
-    var list = el.querySelector(".log");
-    var item = document.createElement("li");
-    item.textContent = message;
-    list.appendChild(item);
-    while (list.children.length > MAX_LOG_LINES) list.removeChild(list.firstChild);
-    list.scrollTop = list.scrollHeight;
-  }
-
-  function summaryOf(result) {
-    if (!result) return "";
-    if (typeof result === "string") return result;
-    return result.summary || "";
-  }
-
-  // The seq the server had reached when it rendered the panels: they already show events up to it.
-  function panels() {
-    return document.getElementById("season-panels");
-  }
-
-  function panelsSeq() {
-    return panels() ? parseInt(panels().dataset.seq || "0", 10) : 0;
-  }
-
-  // Reload the panels once a burst of events has passed (a week's processing emits several), unless
-  // they already show them: an upload or approval answers with fresh panels, and reloading them
-  // again would wipe what the planner started there meanwhile (a markdown preview, say).
-  var changeTimer = null;
-  function seasonChanged() {
-    clearTimeout(changeTimer);
-    changeTimer = setTimeout(function () {
-      // A reload already on its way may bring these events: look again once it is in.
-      if (panels() && panels().classList.contains("htmx-request")) return seasonChanged();
-      if (lastSeq <= panelsSeq()) return;
-      document.body.dispatchEvent(new CustomEvent("season-changed", { bubbles: true }));
-    }, 300);
-  }
+  document.body.addEventListener("htmx:afterSettle", function (e) {
+    if (e.target.id === "agent-cards") scrollLogs();
+  });
+  scrollLogs();
 
   function apply(event) {
     if (typeof event.seq !== "number" || event.seq <= lastSeq) return;
     lastSeq = event.seq;
     root.dataset.lastSeq = String(lastSeq);
-    var el = event.agent ? card(event.agent) : null;
+    cardsChanged();
+    if (typeof event.progress_pct === "number") {
+      progress.value = event.progress_pct;
+      progress.textContent = event.progress_pct + "%";
+    }
     switch (event.type) {
       case "agent_started":
         if (statusBadge().dataset.status === "pending") setStatus("running");
-        releaseWaiting();
-        setState(el, "running");
-        el.querySelector(".summary").textContent = "Working…";
-        el.querySelector(".duration").textContent = "";
-        log(el, "Started");
         say(event.agent + " agent started");
         break;
-      case "agent_progress":
-        if (el.dataset.state !== "waiting") setState(el, "running");
-        log(el, event.message);
-        if (typeof event.progress_pct === "number") {
-          progress.value = event.progress_pct;
-          progress.textContent = event.progress_pct + "%";
-        }
-        break;
       case "agent_completed":
-        setState(el, "done");
-        el.querySelector(".summary").textContent = summaryOf(event.result);
-        el.querySelector(".duration").textContent = "Done in " + Number(event.duration_seconds).toFixed(1) + " s" +
-          (event.runner === "llm" ? " · LLM agent" : event.runner ? " · rule-based" : "");
-        log(el, "Completed");
         say(event.agent + " agent done");
         seasonChanged();
         break;
       case "human_input_required":
         setStatus("awaiting_approval");
-        if (el) setState(el, "waiting");
         say("Your approval is needed");
         seasonChanged();
         break;
       case "workflow_complete":
-        releaseWaiting();
         setStatus("completed");
         progress.value = 100;
         progress.textContent = "100%";
@@ -158,11 +117,6 @@
         break;
       case "error":
         setStatus("failed");
-        if (el) {
-          setState(el, "failed");
-          el.querySelector(".summary").textContent = event.error_message;
-          log(el, "Failed: " + event.error_message);
-        }
         say("Failed: " + event.error_message);
         seasonChanged();
         break;
