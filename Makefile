@@ -14,6 +14,11 @@ include .env
 export
 endif
 
+# The settings default to DEBUG off (a deployment that forgets the variable is not in debug mode);
+# the local demo, the tests and the benches run with DEBUG on unless told otherwise.
+DEBUG ?= 1
+export DEBUG
+
 .PHONY: setup seed run test test-sqlite test-postgres bench clean
 
 setup: $(STAMP)

@@ -2,8 +2,9 @@
 
 The default needs no server: SQLite, the in-memory channel layer and the in-process job runner.
 PostgreSQL (DATABASE_URL), Redis (REDIS_URL) and Celery (CELERY_BROKER_URL) switch on by
-environment. With DEBUG=0 the production hardening below applies and `manage.py check --deploy`
-is clean provided SECRET_KEY is a real secret.
+environment. DEBUG is off unless the environment turns it on (`make run`, `make test` and the
+test settings do, for the local demo): a deployment that forgets the variable gets the production
+hardening below, and `manage.py check --deploy` is clean provided SECRET_KEY is a real secret.
 """
 import os
 from pathlib import Path
@@ -27,13 +28,14 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 _DEV_SECRET = "django-insecure-dev-only-season-planner-key-change-me"
 SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET
 if not DEBUG and SECRET_KEY == _DEV_SECRET:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set SECRET_KEY when DEBUG=0.")
+    raise ImproperlyConfigured("SECRET_KEY is not set. In production set SECRET_KEY (DEBUG is off by default); "
+                               "for local development set DEBUG=1, as `make run` does.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -178,6 +180,8 @@ LOGGING = {
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Off behind a TLS proxy that talks plain HTTP to daphne without X-Forwarded-Proto, or for a
+    # plain-HTTP trial with DEBUG=0 (every request would be redirected to https otherwise).
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
