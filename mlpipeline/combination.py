@@ -55,14 +55,14 @@ class Choice:
     predicted: np.ndarray  # the combination's backtest forecasts
 
 
-def evidence_origins(n_weeks: int, steps: int, count: int = EVIDENCE_ORIGINS) -> list[int]:
+def evidence_origins(n_weeks: int, steps: int, count: int | None = None) -> list[int]:
     """Inner origins (training lengths) from a year before the end (or the first with
     MIN_TRAIN_WEEKS of training history) to the last one whose ``steps``-week window fits."""
     last = n_weeks - steps
     first = max(min(n_weeks - 52, last), MIN_TRAIN_WEEKS)
     if last < first:
         return []
-    return sorted({int(round(x)) for x in np.linspace(first, last, count)})
+    return sorted({int(round(x)) for x in np.linspace(first, last, count or EVIDENCE_ORIGINS)})
 
 
 def collect_evidence(

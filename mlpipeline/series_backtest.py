@@ -109,7 +109,8 @@ def summary(table: pd.DataFrame) -> dict:
     loss = table["combination_wape"] / best_baseline - 1
     real = table[table["kind"] == "real"]
     coverage = {
-        kind: rows["combination_inside"].sum() / max(rows["combination_weeks"].sum(), 1)
+        kind: rows["combination_inside"].sum() / rows["combination_weeks"].sum()
+        if rows["combination_weeks"].sum() else np.nan
         for kind, rows in [("real", real), ("all", table)]
     }
     members = [f"{name}_wape" for name in METHODS if name != "combination"]
@@ -137,7 +138,7 @@ def target_failures(table: pd.DataFrame) -> list[str]:
     if loss > MAX_LOSS_TO_BEST_BASELINE:
         failures.append(f"{name}: {loss:.0%} worse than the best baseline")
     low, high = COVERAGE_RANGE
-    if not low <= s["coverage"]["real"] <= high:
+    if not pd.isna(s["coverage"]["real"]) and not low <= s["coverage"]["real"] <= high:
         failures.append(f"pooled 80% coverage on real series {s['coverage']['real']:.0%}")
     return failures
 
@@ -169,7 +170,7 @@ def format_summary(table: pd.DataFrame) -> str:
     s = summary(table)
     name, loss = s["worst_loss_to_best_baseline"]
     real = table[table["kind"] == "real"]
-    ens = real["ensemble_inside"].sum() / max(real["ensemble_weeks"].sum(), 1)
+    ens = real["ensemble_inside"].sum() / real["ensemble_weeks"].sum() if len(real) else np.nan
     return "\n".join([
         f"- mean WAPE / seasonal-naive WAPE: combination {s['mean_ratio']['combination']:.3f}; "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["mean_ratio"].items() if k != "combination"),
