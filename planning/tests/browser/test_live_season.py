@@ -81,6 +81,7 @@ def test_a_whole_season_live_ends_with_every_card_done(page, live_url, tmp_path)
             panel = page.locator("#markdown-panel")
             expect(panel).to_contain_text("Recommended markdown")
             screenshot(page, "markdown-checkpoint")
+            page.locator("#live").screenshot(path=str(ARTIFACTS / "live-season-agents-checkpoint.png"))
             # A reload of the cards keeps the keyboard focus where it was (a card's log).
             page.focus("#log-pricing")
             api(page, live_url, "POST", "/api/approvals/markdown",
