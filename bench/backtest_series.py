@@ -2,7 +2,7 @@
 (bundled public data), peer, synthetic and generated with known truth; 3 origins each, 12
 weeks ahead. Prints the markdown table and a summary; exits 1 when a target is missed.
 
-    .venv/bin/python bench/backtest_series.py [--kinds real peer ...] [--out table.md]
+    .venv/bin/python bench/backtest_series.py [--kinds real peer ...] [--out table.md] [--csv scores.csv]
 """
 import argparse
 import os
@@ -20,6 +20,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", nargs="*", choices=["real", "peer", "synthetic", "generated"])
     parser.add_argument("--out", type=Path, help="also write the table and summary here")
+    parser.add_argument("--csv", type=Path, help="also write every score as CSV here")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from mlpipeline.forecasting import preload_models
@@ -38,6 +39,8 @@ def main() -> int:
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
+    if args.csv:
+        table.to_csv(args.csv, index=False)
     return 1 if failures else 0
 
 

@@ -28,7 +28,7 @@ EVAL_STEP = 16  # weeks between evaluation origins: windows at different times o
 METHODS = (
     "prophet", "arima", "ensemble", "ets", "ses", "snaive_growth", "seasonal_naive", "combination",
 )
-BASELINES = ("seasonal_naive", "snaive_growth", "ets")
+BASELINES = ("seasonal_naive", "snaive_growth", "ets", "ses")
 TARGET_MEAN_RATIO = 0.50
 MAX_LOSS_TO_BEST_BASELINE = 0.10
 COVERAGE_RANGE = (0.70, 0.90)
@@ -175,7 +175,7 @@ def format_summary(table: pd.DataFrame) -> str:
         f"- mean WAPE / seasonal-naive WAPE: combination {s['mean_ratio']['combination']:.3f}; "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["mean_ratio"].items() if k != "combination"),
         f"- combination best or tied with the best member on {s['best_or_tied']} of {s['series']} series",
-        f"- worst series against the best baseline (seasonal naive, snaive x growth, ETS): "
+        f"- worst series against the best baseline (seasonal naive, snaive x growth, ETS, SES): "
         f"{name} {loss:+.1%}",
         f"- pooled 80% coverage: real series {s['coverage']['real']:.1%} (Prophet + ARIMA "
         f"ensemble bounds {ens:.1%}); all series {s['coverage']['all']:.1%}",
