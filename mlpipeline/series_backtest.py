@@ -103,8 +103,11 @@ def run_series_backtest(series: Iterable[EvaluationSeries], horizon: int = HORIZ
 
 
 def summary(table: pd.DataFrame) -> dict:
-    """Mean ratios per method, per-series losses to the best baseline, pooled real coverage."""
-    ratios = {name: float(table[f"{name}_ratio"].mean()) for name in METHODS}
+    """Mean ratios per method over the series where every method ran (a flat series gets only
+    the level forecast), the combination's mean over all series, per-series losses to the best
+    baseline, pooled real coverage."""
+    common = table.dropna(subset=[f"{name}_ratio" for name in METHODS])
+    ratios = {name: float(common[f"{name}_ratio"].mean()) for name in METHODS}
     best_baseline = table[[f"{name}_wape" for name in BASELINES]].min(axis=1)
     loss = table["combination_wape"] / best_baseline - 1
     real = table[table["kind"] == "real"]
@@ -117,6 +120,8 @@ def summary(table: pd.DataFrame) -> dict:
     best = table["combination_wape"] <= table[members].min(axis=1) * (1 + 1e-9)
     return {
         "mean_ratio": ratios,
+        "common_series": len(common),
+        "combination_all": float(table["combination_ratio"].mean()),
         "worst_loss_to_best_baseline": (str(table.loc[loss.idxmax(), "series"]), float(loss.max())),
         "coverage": coverage,
         "best_or_tied": int(best.sum()),
@@ -129,8 +134,8 @@ def target_failures(table: pd.DataFrame) -> list[str]:
     s = summary(table)
     ratio = s["mean_ratio"]
     failures = []
-    if not ratio["combination"] <= TARGET_MEAN_RATIO:
-        failures.append(f"mean WAPE ratio {ratio['combination']:.3f} > {TARGET_MEAN_RATIO}")
+    if not s["combination_all"] <= TARGET_MEAN_RATIO:
+        failures.append(f"mean WAPE ratio {s['combination_all']:.3f} > {TARGET_MEAN_RATIO}")
     for name in ("snaive_growth", "prophet", "arima", "ensemble"):
         if not ratio["combination"] < ratio[name]:
             failures.append(f"combination {ratio['combination']:.3f} does not beat {name} {ratio[name]:.3f}")
@@ -161,8 +166,10 @@ def format_series_table(table: pd.DataFrame) -> str:
         )
     s = summary(table)
     means = " | ".join(_num(s["mean_ratio"][n]) for n in names[:-1])
-    lines.append(f"| **mean ratio** | {s['series']} series | 1.000 | {means} "
-                 f"| **{_num(s['mean_ratio']['combination'])}** | | | |")
+    lines.append(f"| **mean ratio** | the {s['common_series']} series where all ran | 1.000 "
+                 f"| {means} | **{_num(s['mean_ratio']['combination'])}** | | | |")
+    lines.append(f"| **mean ratio, all series** | {s['series']} series | 1.000 | | | | | | "
+                 f"| **{_num(s['combination_all'])}** | | | |")
     return "\n".join(lines)
 
 
@@ -172,8 +179,11 @@ def format_summary(table: pd.DataFrame) -> str:
     real = table[table["kind"] == "real"]
     ens = real["ensemble_inside"].sum() / real["ensemble_weeks"].sum() if len(real) else np.nan
     return "\n".join([
-        f"- mean WAPE / seasonal-naive WAPE: combination {s['mean_ratio']['combination']:.3f}; "
+        f"- mean WAPE / seasonal-naive WAPE over the {s['common_series']} series where every "
+        f"method ran: combination {s['mean_ratio']['combination']:.3f}; "
         + ", ".join(f"{k} {v:.3f}" for k, v in s["mean_ratio"].items() if k != "combination"),
+        f"- combination over all {s['series']} series (the flat one forecast by its level "
+        f"included): {s['combination_all']:.3f}",
         f"- combination best or tied with the best member on {s['best_or_tied']} of {s['series']} series",
         f"- worst series against the best baseline (seasonal naive, snaive x growth, ETS, SES): "
         f"{name} {loss:+.1%}",
