@@ -80,7 +80,7 @@ def child(stores_csv: str, history_csv: str):
         report = ingest.import_historical_sales(history_csv)
         timings.append(time.perf_counter() - started)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": report["rows"], "first": timings[0], "again": timings[1],
+    print(json.dumps({"rows": report["rows_imported"], "first": timings[0], "again": timings[1],
                       "replaced": report["rows_replaced"], "peak_mb": peak_mb}))
 
 

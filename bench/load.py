@@ -180,7 +180,7 @@ def uploader(client, ids):
         status, plan = client.request("read", "GET", f"/api/workflows/{season}/results")
         if status != 200:
             continue
-        planned = {row["store_id"]: row["planned_units"] for row in plan["allocation"]["stores"]}
+        planned = {row["store_id"]: row["planned_units"] for row in plan["allocation"]["store_allocations"]}
         for week in range(1, PARAMS["forecast_horizon_weeks"] + 1):
             rows = "".join(f"{store},{max(0, round(units / 12 * random.uniform(0.9, 1.1)))}\n"
                            for store, units in planned.items())
@@ -242,7 +242,7 @@ def warm_up(port, token):
     if workflow_id is None:
         raise SystemExit("the warm-up season did not complete")
     _, body = client.request("read", "GET", f"/api/forecasts?season={workflow_id}&limit=1")
-    return {"workflow_id": workflow_id, "forecast_id": body["items"][0]["id"], "runs": [], "weeks": []}
+    return {"workflow_id": workflow_id, "forecast_id": body["items"][0]["forecast_id"], "runs": [], "weeks": []}
 
 
 def bench_database(name, database_url, folder, args):

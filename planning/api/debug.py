@@ -48,7 +48,7 @@ def demand_forecast(request, payload: DebugDemandIn):
     """The demand step's tools: forecast (cached fits), clusters, cluster split."""
     require_role(request, STAFF)
     category = _category(payload.category_id)
-    return _demand(category, engine.season_parameters(payload.parameters))
+    return _demand(category, engine.season_parameters(_given(payload.parameters)))
 
 
 @router.post("/agents/inventory/allocate", response=DEBUG_RESPONSES)
@@ -56,7 +56,7 @@ def inventory_allocate(request, payload: DebugInventoryIn):
     """The demand step, then the inventory step's tools: order size, initial/holdback, store rows."""
     require_role(request, STAFF)
     category = _category(payload.category_id)
-    params = engine.season_parameters(payload.parameters)
+    params = engine.season_parameters(_given(payload.parameters))
     demand = _demand(category, params)
     ctx = StepContext(step=INVENTORY, parameters=params,
                       inputs=engine.inventory_inputs(category, params, payload.safety_stock_pct),
@@ -69,7 +69,7 @@ def pricing_analyze(request, payload: DebugPricingIn):
     """The markdown tool on given numbers, or on a season's sales to date and accepted order."""
     require_role(request, STAFF)
     units, mfg, target = payload.units_sold, payload.manufacturing_qty, payload.target_sell_through
-    params = payload.parameters
+    params = _given(payload.parameters) if payload.parameters else None
     if payload.workflow_id is not None:
         season = engine.get_workflow(payload.workflow_id).season_root
         allocation = Allocation.objects.filter(season=season).first()
@@ -92,3 +92,8 @@ def pricing_analyze(request, payload: DebugPricingIn):
         except ToolError as exc:
             raise Invalid(str(exc)) from exc
     return result
+
+
+def _given(parameters):
+    """The parameters as the client sent them (the service fills the defaults)."""
+    return parameters.model_dump(mode="json", exclude_unset=True)

@@ -1,17 +1,31 @@
 """GET /api/health: is each moving part reachable? Public; says nothing secret."""
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from planning.services import health as health_service
 
 router = Router(tags=["health"])
 
 
+class PartHealthOut(Schema):
+    ok: bool
+    latency_ms: float
+    error: str | None = Field(None, description="Why the part is unreachable")
+    engine: str | None = Field(None, description="Database vendor")
+    backend: str | None = Field(None, description="Channel layer class, or in-process / celery")
+
+
+class LLMHealthOut(Schema):
+    configured: bool
+    model: str | None
+    custom_base_url: bool
+
+
 class HealthOut(Schema):
-    status: str
-    database: dict
-    channel_layer: dict
-    job_runner: dict
-    llm: dict
+    status: str = Field(..., examples=["ok"], description="ok, or degraded when a part is unreachable")
+    database: PartHealthOut
+    channel_layer: PartHealthOut
+    job_runner: PartHealthOut
+    llm: LLMHealthOut
 
 
 @router.get("/health", auth=None, response={200: HealthOut, 503: HealthOut})

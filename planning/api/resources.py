@@ -21,7 +21,6 @@ from planning.api.schemas import (
     ForecastSummaryOut,
     MarkdownOut,
     SeasonWeek,
-    StoreAllocationOut,
     StoreOut,
     VarianceOut,
 )
@@ -33,17 +32,19 @@ from planning.models import (
     HistoricalSale,
     MarkdownDecision,
     Store,
-    StoreAllocation,
     StoreCluster,
     VarianceCheck,
     Workflow,
 )
+from planning.services import allocation as plans
+from planning.services import season as season_service
 
 router = Router(tags=["resources"])
 
 NOT_FOUND = {404: ErrorOut}
-# The allocation endpoint reads rows as dicts (no model instances for 50+ store rows).
-ALLOCATION_FIELDS = AllocationOut.model_fields.keys() - {"category_id", "stores"}
+# Store rows read as dicts, in the API's names.
+STORE_FIELDS = dict(store_name=F("name"))
+STORE_COLUMNS = StoreOut.model_fields.keys() - STORE_FIELDS.keys()
 
 
 class _RowCount(Subquery):
@@ -85,7 +86,8 @@ def categories(request):
                 last_date=Subquery(sales.order_by("-date").values("date")[:1]),
             )
             .order_by("name")
-            .values("id", "name", "data_version", "rows", "first_date", "last_date")
+            .values("data_version", "first_date", "last_date", category_id=F("id"), category_name=F("name"),
+                    row_count=F("rows"))
         )
         cache.set(key, summary, timeout=300)
     return summary
@@ -98,19 +100,19 @@ def stores(request, cluster: str | None = None):
     queryset = Store.objects.order_by("store_id")
     if cluster:
         queryset = queryset.filter(cluster_id=cluster)
-    return queryset
+    return queryset.values(*STORE_COLUMNS, **STORE_FIELDS)
 
 
 @router.get("/stores/clusters", response=list[ClusterOut])
 def clusters(request):
     """Store clusters, highest fashion tier first, each with its stores."""
     members = defaultdict(list)
-    for store in Store.objects.order_by("store_id").values(*StoreOut.model_fields):
+    for store in Store.objects.order_by("store_id").values(*STORE_COLUMNS, **STORE_FIELDS):
         members[store["cluster_id"]].append(store)
     return [
-        {**cluster, "stores": members[cluster["id"]]}
+        {**cluster, "stores": members[cluster["cluster_id"]]}
         for cluster in StoreCluster.objects.order_by("-fashion_tier").values(
-            *ClusterOut.model_fields.keys() - {"stores"})
+            "fashion_tier", "store_count", "silhouette_score", cluster_id=F("id"), cluster_name=F("name"))
     ]
 
 
@@ -125,36 +127,27 @@ def forecasts(request, category: str | None = None, season: UUID | None = None):
         queryset = queryset.filter(category_id=category)
     if season:
         queryset = queryset.filter(season_id=season)
-    return queryset
+    return plans.forecast_summaries(queryset)
 
 
 @router.get("/forecasts/{forecast_id}", response={200: ForecastOut, **NOT_FOUND})
 def forecast(request, forecast_id: DbId):
     """A forecast: weekly curve with 80% bounds, cluster split, model totals, method, warnings."""
-    found = Forecast.objects.filter(pk=forecast_id).first()
+    found = Forecast.objects.select_related("category").filter(pk=forecast_id).first()
     if found is None:
         raise NotFound(f"Unknown forecast {forecast_id}.")
-    return found
+    return plans.forecast_dict(found)
 
 
 @router.get("/allocations/{forecast_id}", response={200: AllocationOut, **NOT_FOUND})
 def allocation(request, forecast_id: DbId):
     """The season's allocation: manufacturing order, initial/holdback split, every store row."""
-    found = (
-        Allocation.objects.filter(season__forecasts=forecast_id)
-        .values("id", *ALLOCATION_FIELDS, category_id=F("season__category_id"))
-        .first()
-    )
+    found = Allocation.objects.select_related("season", "accepted_by").filter(season__forecasts=forecast_id).first()
     if found is None:
         raise _not_found(
             forecast_id, f"The season of forecast {forecast_id} has no allocation yet."
         )
-    found["stores"] = list(
-        StoreAllocation.objects.filter(allocation=found["id"])
-        .order_by("store_id")
-        .values(*StoreAllocationOut.model_fields.keys() - {"store_name"}, store_name=F("store__name"))
-    )
-    return found
+    return plans.allocation_dict(found)
 
 
 @router.get("/markdowns/{forecast_id}", response={200: MarkdownOut, **NOT_FOUND})
@@ -165,14 +158,14 @@ def markdown(request, forecast_id: DbId):
         raise _not_found(
             forecast_id, "No markdown yet: the season's markdown checkpoint has not run."
         )
-    return decision
+    return season_service.markdown_dict(decision)
 
 
-@router.get("/variance/{forecast_id}/week/{week}", response={200: VarianceOut, **NOT_FOUND})
-def variance(request, forecast_id: DbId, week: SeasonWeek):
+@router.get("/variance/{forecast_id}/week/{week_number}", response={200: VarianceOut, **NOT_FOUND})
+def variance(request, forecast_id: DbId, week_number: SeasonWeek):
     """The variance check of week N: cumulative forecast and actual, variance, band, action."""
-    check = VarianceCheck.objects.filter(season__forecasts=forecast_id, week=week).first()
+    check = VarianceCheck.objects.filter(season__forecasts=forecast_id, week=week_number).first()
     if check is None:
         raise _not_found(forecast_id,
-                         f"Week {week} has no variance check (no actuals uploaded for it yet).")
+                         f"Week {week_number} has no variance check (no actuals uploaded for it yet).")
     return check

@@ -8,12 +8,20 @@ from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import BaseModel, ConfigDict
 
+from planning.services import allocation as plans
+
 # Integers that reach a database query are bounded by what SQLite and PostgreSQL's bigint hold,
 # so an absurd id or offset is a 422, never an overflow inside the database driver.
 MAX_DB_INT = 2**63 - 1
 DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 SeasonWeek = Annotated[int, Field(ge=1, le=52)]
 EventSeq = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
+
+
+class StrictIn(Schema):
+    """A request body: a key the endpoint does not know is a 422, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class BoundedPagination(LimitOffsetPagination):
@@ -55,9 +63,9 @@ def errors(*codes):
 
 
 class UploadCategoryOut(Schema):
-    id: str = Field(..., examples=["womens_dresses"])
-    name: str = Field(..., examples=["Women's Dresses"])
-    rows: int
+    category_id: str = Field(..., examples=["womens_dresses"])
+    category_name: str = Field(..., examples=["Women's Dresses"])
+    row_count: int = Field(..., description="Rows of the file for this category")
     created: bool = Field(..., description="True when this upload created the category")
     data_version: int
 
@@ -104,10 +112,10 @@ class HistoryUploadOut(Schema):
     upload_id: int
     kind: str = Field(..., examples=["historical_sales"])
     filename: str
-    rows: int = Field(..., examples=[164400])
+    rows_imported: int = Field(..., examples=[164400])
     rows_added: int = Field(..., examples=[164400])
     rows_replaced: int = Field(..., examples=[0], description="Rows that replaced stored ones")
-    categories: list[UploadCategoryOut]
+    categories_detected: list[UploadCategoryOut]
     date_range: DateRangeOut
     stores: int = Field(..., examples=[50])
     data_quality: DataQualityOut
@@ -115,8 +123,8 @@ class HistoryUploadOut(Schema):
 
 
 class ClusterSummaryOut(Schema):
-    id: str = Field(..., examples=["fashion_forward"])
-    name: str
+    cluster_id: str = Field(..., examples=["fashion_forward"])
+    cluster_name: str = Field(..., examples=["Fashion forward"])
     fashion_tier: float
     store_count: int
 
@@ -133,7 +141,7 @@ class StoresUploadOut(Schema):
     upload_id: int
     kind: str = Field(..., examples=["stores"])
     filename: str
-    rows: int = Field(..., examples=[50])
+    rows_imported: int = Field(..., examples=[50])
     stores_added: int
     stores_updated: int
     stores_total: int
@@ -141,27 +149,112 @@ class StoresUploadOut(Schema):
     seconds: float
 
 
+class StockAlertOut(Schema):
+    """The week's stock position when it raised an alert (mlpipeline.stock)."""
+    alert: str = Field(..., examples=["overstock_review"], description="emergency_order or overstock_review")
+    needed: int = Field(..., description="Units the rest of the season is expected to sell")
+    dc_available: int
+    store_on_hand: int
+    stock_held: int = Field(..., description="DC available + units on hand in stores")
+    shortage: int = Field(..., description="needed - stock held when selling above plan: the emergency order")
+    at_risk: int = Field(..., description="stock held - needed: units at risk of being left over")
+    selling_above_plan: bool
+    variance: float
+    direction: str
+
+
+class ReforecastOut(Schema):
+    """A re-forecast of the remaining weeks (agents.season_tools.reforecast_remaining_weeks)."""
+    weeks_observed: int
+    horizon_weeks: int
+    original_total: float = Field(..., description="The baseline's season total before the update")
+    plan_to_date: float
+    actual_to_date: float
+    run_rate_ratio: float = Field(..., description="Actual / plan to date")
+    run_rate_weight: float = Field(..., description="Weight of the run-rate in the blend, N / (N + 4)")
+    model_remaining_total: float | None = Field(None, description="The refit models' remaining weeks")
+    original_remaining_total: float
+    updated_remaining: list[float]
+    updated_remaining_total: float
+    updated_total: float
+    change: float
+    baseline_weekly: list[float] = Field(..., description="Actuals to date, then the updated weeks")
+    forecast_id: int | None = Field(None, description="The new baseline it saved")
+    version: int | None = None
+    refit_method: str | None = None
+    refit_error: str | None = Field(None, description="Why the models could not be refitted, if so")
+
+
+class ShipmentOut(Schema):
+    store_id: str
+    need: int
+    quantity: int
+    partial: bool
+
+
+class ReplenishmentOut(Schema):
+    """The week's DC shipments (or why there were none)."""
+    week: int
+    strategy: str | None = None
+    shipped_total: int
+    stores_shipped: int | None = None
+    stores_short: int | None = None
+    total_need: int | None = None
+    dc_before: int | None = None
+    dc_remaining: int
+    plan_scale: float | None = Field(None, description="Current baseline / original forecast")
+    shipments: list[ShipmentOut]
+    skipped: str | None = Field(None, examples=["dc_empty"])
+
+
+class WeekResultOut(Schema):
+    """What processing a week did: the variance check, and the re-forecast, stock alert,
+    shipments and markdown checkpoint that followed from it."""
+    season_id: UUID
+    week_number: int = Field(..., examples=[3])
+    units: int = Field(..., description="Units sold in the week")
+    forecast_id: int = Field(..., description="The baseline forecast the week was compared with")
+    forecasted_cumulative: float = Field(..., examples=[2550.0])
+    actual_cumulative: int = Field(..., examples=[3200])
+    variance_pct: float = Field(..., examples=[0.255])
+    signed_variance: float = Field(..., examples=[0.255])
+    band: str = Field(..., examples=["red"])
+    threshold: float = Field(..., examples=[0.2])
+    threshold_exceeded: bool
+    emergency: bool
+    shortage_units: int | None = None
+    stock_alert: str | None = Field(None, examples=["overstock_review"])
+    units_at_risk: int | None = None
+    action_taken: str = Field(..., examples=["re-forecast v2"])
+    phase: str
+    status: str
+    pending_approval: str | None = None
+    reforecast: ReforecastOut | None = Field(None, description="The re-forecast, when one ran")
+    replenishment: ReplenishmentOut | None = Field(None, description="The DC shipments, when replenishment was due")
+    markdown: "MarkdownOut | None" = Field(None, description="The checkpoint's markdown, at the checkpoint week")
+    emergency_order: StockAlertOut | None = None
+    overstock_review: StockAlertOut | None = None
+
+
 class WeeklyUploadOut(Schema):
     upload_id: int
     kind: str = Field(..., examples=["weekly_actuals"])
     filename: str
     workflow_id: UUID
-    week: int = Field(..., examples=[3])
-    stores: int = Field(..., examples=[50])
+    week_number: int = Field(..., examples=[3])
+    rows_imported: int = Field(..., examples=[50], description="Store rows recorded (one per store of the plan)")
     units: int = Field(..., examples=[21340])
-    result: dict[str, Any] = Field(
-        ..., description="The week's outcome: variance check, re-forecast, shipments, markdown"
-    )
+    variance_check: WeekResultOut
 
 
 # --- Resources -------------------------------------------------------------------------------
 
 
 class CategoryOut(Schema):
-    id: str = Field(..., examples=["womens_dresses"])
-    name: str = Field(..., examples=["Women's Dresses"])
+    category_id: str = Field(..., examples=["womens_dresses"])
+    category_name: str = Field(..., examples=["Women's Dresses"])
     data_version: int = Field(..., description="Bumped by every history upload of the category")
-    rows: int = Field(..., examples=[54800], description="Stored daily store rows")
+    row_count: int = Field(..., examples=[54800], description="Stored daily store rows")
     first_date: date | None = Field(None, examples=["2022-01-01"])
     last_date: date | None = Field(None, examples=["2024-12-31"])
 
@@ -177,7 +270,7 @@ class RowSchema(BaseModel):
 
 class StoreOut(RowSchema):
     store_id: str = Field(..., examples=["S001"])
-    name: str = Field(..., examples=["Store S001"])
+    store_name: str = Field(..., examples=["Store S001"])
     cluster_id: str | None = Field(None, examples=["fashion_forward"])
     store_size_sqft: int = Field(..., examples=[12500])
     location_tier: str = Field(..., examples=["A"])
@@ -189,8 +282,8 @@ class StoreOut(RowSchema):
 
 
 class ClusterOut(Schema):
-    id: str = Field(..., examples=["fashion_forward"])
-    name: str = Field(..., examples=["Fashion forward"])
+    cluster_id: str = Field(..., examples=["fashion_forward"])
+    cluster_name: str = Field(..., examples=["Fashion forward"])
     fashion_tier: float = Field(..., examples=[3.0], description="Mean fashion-tier code (1..3)")
     store_count: int = Field(..., examples=[15])
     silhouette_score: float | None = Field(None, examples=[0.39])
@@ -213,23 +306,33 @@ class ClusterShareOut(Schema):
 
 
 class ForecastSummaryOut(Schema):
-    id: int = Field(..., examples=[12])
+    forecast_id: int = Field(..., examples=[12])
     season_id: UUID = Field(..., description="The season (forecast workflow) it belongs to")
     workflow_id: UUID = Field(..., description="The workflow run that produced it")
     category_id: str = Field(..., examples=["womens_dresses"])
+    category_name: str = Field(..., examples=["Women's Dresses"])
+    season: str = Field(..., examples=["Spring/Summer 2025"],
+                        description="Fashion season of the start date: Spring/Summer (Feb-Jul) or Fall/Winter (Aug-Jan)")
     version: int = Field(..., examples=[1])
     kind: str = Field(..., examples=["original"], description="original, reforecast or markdown")
     from_week: int = Field(..., examples=[1])
     season_start_date: date = Field(..., examples=["2025-03-01"])
     horizon_weeks: int = Field(..., examples=[12])
-    total_units: float = Field(..., examples=[8000.0])
-    method: str = Field(..., examples=["ensemble"])
+    total_season_demand: float = Field(..., examples=[8000.0], description="Units over the season's weeks")
+    forecasting_method: str = Field(..., examples=["ensemble"])
     created_at: datetime
+
+    @staticmethod
+    def resolve_season(row):
+        return plans.fashion_season(row["season_start_date"])
 
 
 class ForecastOut(ForecastSummaryOut):
-    weekly: list[ForecastWeekOut]
-    model_totals: dict[str, float] = Field(..., examples=[{"prophet": 8200.0, "arima": 7800.0}])
+    weekly_demand_curve: list[ForecastWeekOut]
+    prophet_forecast: float | None = Field(None, examples=[8200.0], description="Prophet's season total")
+    arima_forecast: float | None = Field(None, examples=[7800.0], description="ARIMA's season total")
+    model_totals: dict[str, float] = Field(..., examples=[{"prophet": 8200.0, "arima": 7800.0}],
+                                           description="Season total of every model fitted (the ensemble's members and baselines)")
     weights: dict[str, float] = Field(..., examples=[{"prophet": 0.5, "arima": 0.5}])
     backtest_error: Any = None
     warnings: list[Any]
@@ -243,8 +346,17 @@ class StoreAllocationOut(RowSchema):
     cluster_id: str | None = Field(None, examples=["fashion_forward"])
     factor: float = Field(..., examples=[0.055])
     planned_units: int = Field(..., examples=[176])
-    initial_qty: int = Field(..., examples=[97])
-    holdback_qty: int = Field(..., examples=[79])
+    initial_allocation: int = Field(..., examples=[97], description="Units shipped to the store at week 0")
+    holdback_allocation: int = Field(..., examples=[79], description="The store's share of the DC holdback")
+
+
+class ClusterAllocationOut(RowSchema):
+    cluster_id: str = Field(..., examples=["fashion_forward"])
+    share: float | None = Field(None, examples=[0.4])
+    store_count: int | None = Field(None, examples=[15])
+    units: int | None = Field(None, examples=[3200], description="Forecast units of the cluster")
+    initial_allocation: int | None = Field(None, examples=[1760])
+    holdback_allocation: int | None = Field(None, examples=[1440])
 
 
 class AllocationOut(Schema):
@@ -253,32 +365,41 @@ class AllocationOut(Schema):
     category_id: str
     status: str = Field(..., examples=["accepted"], description="proposed or accepted")
     demand_units: int = Field(..., examples=[8000])
-    safety_stock_pct: float = Field(..., examples=[0.2])
+    safety_stock_percentage: float = Field(..., examples=[0.2])
     manufacturing_qty: int = Field(..., examples=[9600])
     holdback_pct: float = Field(..., examples=[0.45])
-    initial_qty: int = Field(..., examples=[5280])
-    holdback_qty: int = Field(..., examples=[4320])
+    initial_allocation_total: int = Field(..., examples=[5280], description="Units shipped to stores at week 0")
+    holdback_total: int = Field(..., examples=[4320], description="Units held back at the DC")
     dc_available: int = Field(..., examples=[4320], description="Holdback units still at the DC")
-    cluster_totals: list[dict[str, Any]]
+    cluster_allocations: list[ClusterAllocationOut]
     created_at: datetime
     accepted_at: datetime | None = None
-    stores: list[StoreAllocationOut]
+    accepted_by: str | None = None
+    store_allocations: list[StoreAllocationOut]
 
 
-class MarkdownOut(Schema):
-    id: int
-    season_id: UUID
-    forecast_id: int
-    week: int = Field(..., examples=[6])
-    status: str = Field(..., examples=["recommended"], description="recommended or accepted")
+class MarkdownPreviewOut(Schema):
+    """A markdown recommendation: sell-through against the target and the markdown it gives."""
+    week_number: int = Field(..., examples=[6], description="The checkpoint week")
     units_sold: int = Field(..., examples=[5500])
     manufacturing_qty: int = Field(..., examples=[10000])
-    sell_through: float = Field(..., examples=[0.55])
-    target: float = Field(..., examples=[0.6])
+    sell_through_pct: float = Field(..., examples=[0.55], description="Units sold / manufacturing quantity (0..1)")
+    target_sell_through: float = Field(..., examples=[0.6])
     gap: float = Field(..., examples=[0.05])
-    elasticity: float = Field(..., examples=[2.0])
-    markdown_pct: float = Field(..., examples=[0.1])
+    elasticity_coefficient: float = Field(..., examples=[2.0])
+    recommended_markdown_pct: float = Field(..., examples=[0.1], description="0..0.40 in steps of 0.05")
     expected_lift: float = Field(..., examples=[0.15])
+    reasoning: str = Field(..., examples=["sell-through 55.0% vs target 60%: gap 5.0% x elasticity 2.0 = 10.0%, "
+                                          "rounded half up to the nearest 5% -> markdown 10%"])
+
+
+class MarkdownOut(MarkdownPreviewOut):
+    """The season's markdown decision."""
+    markdown_id: int
+    season_id: UUID
+    forecast_id: int
+    status: str = Field(..., examples=["recommended"], description="recommended or accepted")
+    decided_by: str | None = None
     decided_at: datetime | None = None
     created_at: datetime
 
@@ -287,9 +408,9 @@ class VarianceOut(Schema):
     season_id: UUID
     week: int = Field(..., examples=[4])
     forecast_id: int = Field(..., description="The baseline forecast the week was compared with")
-    forecast_cumulative: float = Field(..., examples=[2550.0])
-    actual_cumulative: int = Field(..., examples=[3200])
-    variance: float = Field(..., examples=[0.255], description="|actual - forecast| / forecast")
+    forecasted_cumulative: float = Field(..., examples=[2550.0], description="Baseline units, weeks 1..N")
+    actual_cumulative: int = Field(..., examples=[3200], description="Units sold, weeks 1..N")
+    variance_pct: float = Field(..., examples=[0.255], description="|actual - forecast| / forecast (0.255 = 25.5%)")
     signed_variance: float = Field(..., examples=[0.255], description="> 0: selling above forecast")
     direction: str = Field(..., examples=["over"], description="over, under or on plan")
     band: str = Field(..., examples=["red"], description="green < 0.10 <= amber <= 0.20 < red")
@@ -307,8 +428,12 @@ class VarianceOut(Schema):
     created_at: datetime
 
     @staticmethod
-    def resolve_forecast_cumulative(check):
+    def resolve_forecasted_cumulative(check):
         return check.forecast_cum
+
+    @staticmethod
+    def resolve_variance_pct(check):
+        return check.variance
 
     @staticmethod
     def resolve_actual_cumulative(check):
@@ -327,3 +452,6 @@ class VarianceOut(Schema):
     @staticmethod
     def resolve_threshold_exceeded(check):
         return check.exceeded
+
+
+WeekResultOut.model_rebuild()

@@ -4,17 +4,29 @@ from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from planning.api.schemas import DbId
+from planning.api.schemas import ClusterAllocationOut, DbId, MarkdownOut, MarkdownPreviewOut, StrictIn
+from planning.api.season_schemas import SeasonParametersIn, SeasonParametersOut
 
 
-class ExtractIn(Schema):
+class StepUsageOut(Schema):
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class TokenUsageOut(StepUsageOut):
+    by_step: dict[str, StepUsageOut] = Field(default_factory=dict, description="Per agent step, and the extraction")
+
+
+class ExtractIn(StrictIn):
     user_input: str = Field(..., description="The planner's description of the season (1..1000 characters)")
     reference_date: date | None = Field(None, description="Today by default; relative dates count from it")
 
 
-class SeasonParametersOut(Schema):
+class ExtractedParametersOut(Schema):
     forecast_horizon_weeks: int
     season_start_date: date
     season_end_date: date
@@ -27,29 +39,24 @@ class SeasonParametersOut(Schema):
 class ExtractOut(Schema):
     extraction_id: UUID = Field(..., description="Name it when starting the season: the server bills the season "
                                                  "this extraction's LLM tokens")
-    parameters: SeasonParametersOut
+    parameters: ExtractedParametersOut
     confidence: Literal["high", "medium", "low"]
     reasoning: str
     extractor: Literal["rules", "llm"]
     missing: list[str]
-    usage: dict | None = Field(None, description="The LLM tokens this extraction cost (recorded by the server)")
+    usage: StepUsageOut | None = Field(None, description="The LLM tokens this extraction cost (recorded by the server)")
 
 
-class ForecastWorkflowIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ForecastWorkflowIn(StrictIn):
     category_id: str
-    parameters: dict[str, Any] = Field(
-        ..., description="The SeasonParameters fields (season_end_date optional: derived), plus optional "
-                         "confidence, reasoning, extractor, user_input, missing, weighting (equal|backtest). "
-                         "Any other key is refused (422).")
+    parameters: SeasonParametersIn
     extraction_id: UUID | None = Field(None, description="The extraction the parameters came from "
                                                          "(POST /api/parameters/extract): its record supplies "
                                                          "confidence, reasoning, extractor, user_input and missing, "
                                                          "and its LLM tokens are billed to this season")
 
 
-class ReforecastIn(Schema):
+class ReforecastIn(StrictIn):
     workflow_id: UUID | None = None
     forecast_id: DbId | None = None
     reason: str | None = Field(None, max_length=255)
@@ -61,10 +68,41 @@ class WorkflowCreatedOut(Schema):
     websocket_url: str
 
 
+class OrderOut(Schema):
+    """A manufacturing order as the approval shows it."""
+    demand: float = Field(..., examples=[8000.0], description="Forecast season demand")
+    demand_units: int = Field(..., examples=[8000])
+    safety_stock_pct: float = Field(..., examples=[0.2])
+    manufacturing_qty: int = Field(..., examples=[9600])
+    holdback_pct: float = Field(..., examples=[0.45])
+    initial_allocation: int = Field(..., examples=[5280], description="Units shipped to stores at week 0")
+    holdback: int = Field(..., examples=[4320], description="Units held back at the DC")
+
+
+class ManufacturingApprovalDataOut(Schema):
+    """What the manufacturing approval shows (WebSocket human_input_required data)."""
+    forecast_total: float
+    demand_units: int
+    replenishment_strategy: str
+    safety_stock_pct: float
+    default_safety_stock_pct: float
+    safety_stock_range: list[float]
+    manufacturing_qty: int = Field(..., examples=[9600])
+    holdback_pct: float
+    initial_allocation: int = Field(..., examples=[5280])
+    holdback: int = Field(..., examples=[4320])
+    clusters: list[ClusterAllocationOut]
+    reasoning: str
+
+
+class MarkdownApprovalDataOut(MarkdownOut):
+    elasticity_range: list[float]
+
+
 class PendingApprovalOut(Schema):
-    action: str
+    action: str = Field(..., examples=["approve_manufacturing_order"])
     agent: str
-    data: dict
+    data: ManufacturingApprovalDataOut | MarkdownApprovalDataOut
     options: list[str]
 
 
@@ -79,9 +117,9 @@ class WorkflowOut(Schema):
     current_agent: str | None
     progress_pct: int
     current_week: int
-    parameters: dict
+    parameters: SeasonParametersOut
     runner: str
-    token_usage: dict
+    token_usage: TokenUsageOut
     last_seq: int
     error: str | None
     pending_approval: PendingApprovalOut | None
@@ -93,13 +131,25 @@ class WorkflowOut(Schema):
     heartbeat_at: datetime | None
 
 
+class EventOut(BaseModel):
+    """One WebSocket message (SPEC §7); each type adds its own fields (agent, message, progress_pct,
+    duration_seconds, result, action, data, options, error_message, ...), kept as they are (a
+    plain pydantic model: ninja's Schema would drop them)."""
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(..., examples=["agent_progress"])
+    seq: int
+    workflow_id: UUID
+    timestamp: datetime
+
+
 class EventsOut(Schema):
     workflow_id: UUID
     last_seq: int
-    events: list[dict]
+    events: list[EventOut]
 
 
-class ManufacturingApprovalIn(Schema):
+class ManufacturingApprovalIn(StrictIn):
     workflow_id: UUID
     action: Literal["modify", "accept"]
     safety_stock_pct: float | None = Field(None, ge=0.10, le=0.30,
@@ -107,7 +157,7 @@ class ManufacturingApprovalIn(Schema):
     note: str | None = Field(None, max_length=2000)
 
 
-class MarkdownApprovalIn(Schema):
+class MarkdownApprovalIn(StrictIn):
     workflow_id: UUID
     action: Literal["modify", "accept"]
     elasticity_coefficient: float | None = Field(None, ge=1.0, le=3.0,
@@ -121,29 +171,30 @@ class ApprovalOut(Schema):
     committed: bool
     replayed: bool
     status: str
-    order: dict | None = None
-    clusters: list[dict] | None = None
+    order: OrderOut | None = None
+    clusters: list[ClusterAllocationOut] | None = None
     dc_available: int | None = None
     accepted_at: datetime | None = None
-    markdown: dict | None = None
+    markdown: MarkdownOut | MarkdownPreviewOut | None = Field(
+        None, description="The decision (accept), or the recomputed markdown (modify)")
 
 
-class DebugDemandIn(Schema):
+class DebugDemandIn(StrictIn):
     category_id: str
-    parameters: dict[str, Any]
+    parameters: SeasonParametersIn
 
 
 class DebugInventoryIn(DebugDemandIn):
     safety_stock_pct: float | None = Field(None, ge=0.10, le=0.30)
 
 
-class DebugPricingIn(Schema):
+class DebugPricingIn(StrictIn):
     workflow_id: UUID | None = Field(None, description="Use the season's sales to date and order")
     units_sold: float | None = Field(None, ge=0)
     manufacturing_qty: int | None = Field(None, gt=0)
     target_sell_through: float = Field(0.60, ge=0, le=1)
     elasticity_coefficient: float = Field(2.0, ge=1.0, le=3.0)
-    parameters: dict[str, Any] | None = Field(None, description="To show the markdown checkpoint schedule")
+    parameters: SeasonParametersIn | None = Field(None, description="To show the markdown checkpoint schedule")
 
 
 class StepOut(Schema):
@@ -151,6 +202,6 @@ class StepOut(Schema):
     runner: str
     summary: str
     fallback_reason: str | None
-    usage: dict
+    usage: StepUsageOut
     progress: list[str]
-    outputs: dict
+    outputs: dict[str, Any] = Field(..., description="The step's tool outputs, as the tools returned them")

@@ -5,6 +5,7 @@ from ninja import Router, Status
 
 from planning.api.auth import require_role
 from planning.api.schemas import EventSeq, errors
+from planning.api.season_schemas import ReportOut, ResultsOut
 from planning.api.workflow_schemas import EventsOut, ForecastWorkflowIn, ReforecastIn, WorkflowCreatedOut, WorkflowOut
 from planning.roles import PLANNER, VIEWER
 from planning.services import events
@@ -29,7 +30,8 @@ def _created(request, workflow):
 def start_forecast(request, payload: ForecastWorkflowIn):
     """Start a season: forecast, allocate, then pause for the manufacturing approval."""
     require_role(request, PLANNER)
-    workflow = engine.start_forecast(payload.category_id, payload.parameters, user=request.auth,
+    workflow = engine.start_forecast(payload.category_id, payload.parameters.model_dump(mode="json", exclude_unset=True),
+                                     user=request.auth,
                                      extraction_id=payload.extraction_id)
     return _created(request, workflow)
 
@@ -49,7 +51,7 @@ def workflow_status(request, workflow_id: UUID):
     return engine.status_dict(engine.get_workflow(workflow_id))
 
 
-@router.get("/workflows/{workflow_id}/results", response={200: dict, **errors(404, 409)})
+@router.get("/workflows/{workflow_id}/results", response={200: ResultsOut, **errors(404, 409)})
 def workflow_results(request, workflow_id: UUID):
     """Forecast, clusters, allocation and markdown schedule; 409 until the run has completed."""
     require_role(request, VIEWER)
@@ -65,7 +67,7 @@ def workflow_events(request, workflow_id: UUID, after: EventSeq = 0):
             "events": events.events_after(workflow.pk, after, limit=MAX_EVENTS)}
 
 
-@router.get("/workflows/{workflow_id}/report", response={200: dict, **errors(404, 409)})
+@router.get("/workflows/{workflow_id}/report", response={200: ReportOut, **errors(404, 409)})
 def workflow_report(request, workflow_id: UUID):
     """The season report (accuracy vs the original forecast, stockouts, leftover, markdown, approvals,
     runtime, LLM tokens); works mid-season on the weeks uploaded so far."""

@@ -2,7 +2,7 @@
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
 from planning.models import Allocation, Forecast, StoreAllocation, StoreCluster
 
@@ -150,47 +150,104 @@ def _replace_store_rows(allocation, plan):
     ])
 
 
+# --- reading back, in the API's field names (docs/api.md) -----------------------------------------
+
+
+def order_view(order):
+    """A manufacturing order (size_manufacturing_order's output or a committed allocation's
+    numbers) as the approval endpoints and the WebSocket show it."""
+    return {"demand": order["demand"], "demand_units": order["demand_units"],
+            "safety_stock_pct": order["safety_stock_pct"], "manufacturing_qty": order["manufacturing_qty"],
+            "holdback_pct": order["holdback_pct"], "initial_allocation": order["initial_qty"],
+            "holdback": order["holdback_qty"]}
+
+
+def cluster_allocations(clusters):
+    """Cluster rows of an allocation plan (allocate_to_stores' shape, or as stored)."""
+    return [{"cluster_id": c["cluster_id"], "share": c.get("share"), "store_count": c.get("store_count"),
+             "units": c.get("units"), "initial_allocation": c.get("initial_qty"),
+             "holdback_allocation": c.get("holdback_qty")} for c in clusters]
+
+
+def store_allocation_rows(allocation_id):
+    """Every store row of an allocation, read as dicts (thousands of stores: no model instances)."""
+    return list(StoreAllocation.objects.filter(allocation=allocation_id).order_by("store_id").values(
+        "store_id", "cluster_id", "factor", "planned_units", store_name=F("store__name"),
+        initial_allocation=F("initial_qty"), holdback_allocation=F("holdback_qty")))
+
+
 def allocation_dict(allocation, *, with_stores=True):
+    """GET /api/allocations/{forecast_id}: totals, cluster and store rows."""
     if allocation is None:
         return None
     body = {
-        "status": allocation.status,
+        "season_id": allocation.season_id,
         "forecast_id": allocation.forecast_id,
+        "category_id": allocation.season.category_id,
+        "status": allocation.status,
         "demand_units": allocation.demand_units,
-        "safety_stock_pct": allocation.safety_stock_pct,
+        "safety_stock_percentage": allocation.safety_stock_pct,
         "manufacturing_qty": allocation.manufacturing_qty,
         "holdback_pct": allocation.holdback_pct,
-        "initial_qty": allocation.initial_qty,
-        "holdback_qty": allocation.holdback_qty,
+        "initial_allocation_total": allocation.initial_qty,
+        "holdback_total": allocation.holdback_qty,
         "dc_available": allocation.dc_available,
-        "clusters": allocation.cluster_totals,
+        "cluster_allocations": cluster_allocations(allocation.cluster_totals),
+        "created_at": allocation.created_at,
         "accepted_at": allocation.accepted_at,
         "accepted_by": allocation.accepted_by.get_username() if allocation.accepted_by_id else None,
     }
     if with_stores:
-        body["stores"] = [
-            {"store_id": s.store_id, "cluster_id": s.cluster_id, "factor": s.factor,
-             "planned_units": s.planned_units, "initial_qty": s.initial_qty, "holdback_qty": s.holdback_qty}
-            for s in allocation.stores.all()
-        ]
+        body["store_allocations"] = store_allocation_rows(allocation.pk)
     return body
 
 
+def fashion_season(start):
+    """The fashion season a start date falls in: Spring/Summer (Feb-Jul) or Fall/Winter (Aug-Jan,
+    January counting with the year before)."""
+    start = _as_date(start)
+    if 2 <= start.month <= 7:
+        return f"Spring/Summer {start.year}"
+    return f"Fall/Winter {start.year if start.month >= 8 else start.year - 1}"
+
+
+# GET /api/forecasts rows, read as dicts in the API's names.
+FORECAST_SUMMARY_FIELDS = dict(
+    forecast_id=F("id"), category_name=F("category__name"), total_season_demand=F("total_units"),
+    forecasting_method=F("method"))
+FORECAST_SUMMARY_COLUMNS = ("season_id", "workflow_id", "category_id", "version", "kind", "from_week",
+                            "season_start_date", "horizon_weeks", "created_at")
+
+
+def forecast_summaries(queryset):
+    """Forecast rows (a values() queryset) for the list endpoint; ``season`` is added per row."""
+    return queryset.values(*FORECAST_SUMMARY_COLUMNS, **FORECAST_SUMMARY_FIELDS)
+
+
 def forecast_dict(forecast):
+    """GET /api/forecasts/{forecast_id}: the curve with bounds, clusters, every model's total."""
     if forecast is None:
         return None
+    totals = forecast.model_totals or {}
     return {
-        "id": forecast.pk,
+        "forecast_id": forecast.pk,
+        "season_id": forecast.season_id,
+        "workflow_id": forecast.workflow_id,
+        "category_id": forecast.category_id,
+        "category_name": forecast.category.name,
+        "season": fashion_season(forecast.season_start_date),
         "version": forecast.version,
         "kind": forecast.kind,
         "from_week": forecast.from_week,
         "season_start_date": forecast.season_start_date,
         "horizon_weeks": forecast.horizon_weeks,
-        "total_units": forecast.total_units,
-        "weekly": forecast.weekly,
-        "model_totals": forecast.model_totals,
+        "total_season_demand": forecast.total_units,
+        "forecasting_method": forecast.method,
+        "weekly_demand_curve": forecast.weekly,
+        "prophet_forecast": totals.get("prophet"),
+        "arima_forecast": totals.get("arima"),
+        "model_totals": totals,
         "weights": forecast.weights,
-        "method": forecast.method,
         "backtest_error": forecast.backtest_error,
         "warnings": forecast.warnings,
         "cluster_distribution": forecast.cluster_distribution,

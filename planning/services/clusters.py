@@ -47,8 +47,8 @@ def recompute_clusters() -> dict:
         "silhouette_score": result.silhouette,
         "clusters": [
             {
-                "id": cluster.cluster_id,
-                "name": cluster.name,
+                "cluster_id": cluster.cluster_id,
+                "cluster_name": cluster.name,
                 "fashion_tier": round(cluster.mean_fashion_tier, 3),
                 "store_count": cluster.store_count,
             }

@@ -57,8 +57,8 @@ def allocation_export(season: Workflow) -> CsvExport:
         raise NotFound("This season has no allocation yet.")
     return CsvExport(
         filename=_name(season, "allocation"),
-        header=["store_id", "store_name", "cluster", "factor", "planned_units", "initial_qty",
-                "holdback_qty"],
+        header=["store_id", "store_name", "cluster_id", "factor", "planned_units", "initial_allocation",
+                "holdback_allocation"],
         rows=rows,
     )
 
@@ -72,7 +72,7 @@ def replenishment_export(season: Workflow) -> CsvExport:
     ]
     return CsvExport(
         filename=_name(season, "replenishment"),
-        header=["week", "store_id", "store_name", "need_units", "quantity", "partial"],
+        header=["week_number", "store_id", "store_name", "need_units", "quantity", "partial"],
         rows=rows,
     )
 
@@ -88,7 +88,7 @@ def variance_export(season: Workflow) -> CsvExport:
     ]
     return CsvExport(
         filename=_name(season, "variance"),
-        header=["week", "forecast_cumulative", "actual_cumulative", "variance", "signed_variance",
+        header=["week_number", "forecasted_cumulative", "actual_cumulative", "variance_pct", "signed_variance",
                 "band", "threshold", "threshold_exceeded", "emergency", "shortage_units",
                 "stock_alert", "units_at_risk", "action_taken"],
         rows=rows,

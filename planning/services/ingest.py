@@ -397,14 +397,14 @@ def import_historical_sales(source, *, filename="", user=None) -> dict:
         report = {
             "kind": DataUpload.Kind.HISTORICAL_SALES.value,
             "filename": filename,
-            "rows": rows,
+            "rows_imported": rows,
             "rows_added": added,
             "rows_replaced": rows - added,
-            "categories": [
+            "categories_detected": [
                 {
-                    "id": cid,
-                    "name": stored[cid][0],
-                    "rows": int(rows_by_category[code]),
+                    "category_id": cid,
+                    "category_name": stored[cid][0],
+                    "row_count": int(rows_by_category[code]),
                     "created": cid in sales["new_categories"],
                     "data_version": stored[cid][1],
                 }
@@ -614,7 +614,7 @@ def import_stores(source, *, filename="", user=None) -> dict:
         report = {
             "kind": DataUpload.Kind.STORES.value,
             "filename": filename,
-            "rows": len(stores),
+            "rows_imported": len(stores),
             "stores_added": len(stores) - len(existing),
             "stores_updated": len(existing),
             "stores_total": Store.objects.count(),
@@ -809,10 +809,10 @@ def import_weekly_actuals(season: Workflow, week: int, file, *, overwrite=False,
         "kind": DataUpload.Kind.WEEKLY_ACTUALS.value,
         "filename": filename,
         "workflow_id": str(season.id),
-        "week": week,
-        "stores": len(units),
+        "week_number": week,
+        "rows_imported": len(units),
         "units": sum(units.values()),
-        "result": result,
+        "variance_check": result,
     }
     report["upload_id"] = _record_upload(
         DataUpload.Kind.WEEKLY_ACTUALS, filename, len(units), report, user

@@ -295,21 +295,21 @@ def _week_result(season, week, check, **details):
     season.refresh_from_db()
     result = {
         "season_id": str(season.pk),
-        "week": week,
+        "week_number": week,
         "units": int(WeeklyActual.objects.filter(workflow=season, week=week).aggregate(u=Sum("units"))["u"] or 0),
-        "actual_cum": check.actual_cum,
-        "forecast_cum": round(check.forecast_cum, 2),
-        "variance": check.variance,
+        "forecast_id": check.forecast_id,  # the baseline the week was compared with
+        "forecasted_cumulative": round(check.forecast_cum, 2),
+        "actual_cumulative": check.actual_cum,
+        "variance_pct": check.variance,
         "signed_variance": check.signed_variance,
         "band": check.band,
         "threshold": check.threshold,
-        "exceeded": check.exceeded,
+        "threshold_exceeded": check.exceeded,
         "emergency": check.emergency,
         "shortage_units": check.shortage_units,
         "stock_alert": check.stock_alert or None,
         "units_at_risk": check.units_at_risk,
         "action_taken": check.action_taken,
-        "baseline_forecast_id": check.forecast_id,
         "phase": season.phase,
         "status": season.status,
         "pending_approval": season.pending_approval or None,
@@ -468,7 +468,7 @@ def _markdown_checkpoint(season, allocation, week, units_sold, pct):
         events.emit(season.pk, events.AGENT_PROGRESS, agent="pricing", progress_pct=pct, week=week,
                     message=f"Markdown checkpoint: on track ({md['formula']}); no markdown needed")
         return markdown_dict(decision)
-    data = {**markdown_dict(decision), "formula": md["formula"], "elasticity_range": [1.0, 3.0]}
+    data = {**markdown_dict(decision), "elasticity_range": [1.0, 3.0]}
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=season.pk)
         outputs = dict(locked.step_outputs or {})
@@ -483,16 +483,28 @@ def _markdown_checkpoint(season, allocation, week, units_sold, pct):
 
 
 def markdown_dict(decision):
+    """GET /api/markdowns/{forecast_id}, and the markdown in approvals and the report."""
     if decision is None:
         return None
     return {
-        "id": decision.pk, "week": decision.week, "status": decision.status, "units_sold": decision.units_sold,
-        "manufacturing_qty": decision.manufacturing_qty, "sell_through": decision.sell_through,
-        "target": decision.target, "gap": decision.gap, "elasticity": decision.elasticity,
-        "markdown_pct": decision.markdown_pct, "expected_lift": decision.expected_lift,
+        "markdown_id": decision.pk, "season_id": str(decision.season_id), "forecast_id": decision.forecast_id,
+        **markdown_view(recommend_markdown(decision.units_sold, decision.manufacturing_qty, decision.target,
+                                           decision.elasticity), decision.week),
+        "status": decision.status,
+        # The stored decision is the record (an accepted one may predate a rule change).
+        "sell_through_pct": decision.sell_through, "gap": decision.gap,
+        "recommended_markdown_pct": decision.markdown_pct, "expected_lift": decision.expected_lift,
         "decided_by": decision.decided_by.get_username() if decision.decided_by_id else None,
-        "decided_at": _iso(decision.decided_at), "forecast_id": decision.forecast_id,
+        "decided_at": _iso(decision.decided_at), "created_at": _iso(decision.created_at),
     }
+
+
+def markdown_view(result, week):
+    """A markdown recommendation (recommend_markdown's output) in the API's field names."""
+    return {"week_number": week, "units_sold": result["units_sold"], "manufacturing_qty": result["manufacturing_qty"],
+            "sell_through_pct": result["sell_through"], "target_sell_through": result["target"], "gap": result["gap"],
+            "elasticity_coefficient": result["elasticity"], "recommended_markdown_pct": result["markdown_pct"],
+            "expected_lift": result["expected_lift"], "reasoning": result["formula"]}
 
 
 def approve_markdown(workflow_id, action, elasticity=None, note="", user=None):
@@ -520,12 +532,12 @@ def approve_markdown(workflow_id, action, elasticity=None, note="", user=None):
                           errors=[{"field": "elasticity_coefficient", "message": "required for modify"}])
         preview = _recompute(decision, elasticity)
         Approval.objects.create(workflow=season, kind=Approval.Kind.MARKDOWN, action=Approval.Action.MODIFY,
-                                values=_markdown_values(preview), note=note or "", user=user)
+                                values=_markdown_values(preview, decision.week), note=note or "", user=user)
         events.emit(season.pk, events.AGENT_PROGRESS, agent="pricing", progress_pct=season.progress_pct,
                     message=(f"Preview: elasticity {preview['elasticity']} -> markdown {preview['markdown_pct']:.0%}, "
                              f"expected lift {preview['expected_lift']:.1%}; not committed"))
         return {"workflow_id": str(season.pk), "action": "modify", "committed": False, "replayed": False,
-                "status": season.status, "markdown": preview}
+                "status": season.status, "markdown": markdown_view(preview, decision.week)}
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=season.pk)
         decision = locked.markdowns.select_for_update().first()
@@ -554,7 +566,7 @@ def approve_markdown(workflow_id, action, elasticity=None, note="", user=None):
         decision.decided_at = now
         decision.save()
         Approval.objects.create(workflow=locked, kind=Approval.Kind.MARKDOWN, action=Approval.Action.ACCEPT,
-                                values=_markdown_values(final), note=note or "", user=user)
+                                values=_markdown_values(final, decision.week), note=note or "", user=user)
         outputs = dict(locked.step_outputs or {})
         outputs.pop("pending_approval", None)
         Workflow.objects.filter(pk=locked.pk).update(step_outputs=outputs)
@@ -576,9 +588,11 @@ def _recompute(decision, elasticity):
     return {**result, "week": decision.week}
 
 
-def _markdown_values(result):
-    return {k: result[k] for k in ("week", "sell_through", "target", "gap", "elasticity", "markdown_pct",
-                                   "expected_lift")}
+def _markdown_values(result, week):
+    """What an approval records of a markdown (the API's names, without the reasoning text)."""
+    view = markdown_view(result, week)
+    view.pop("reasoning")
+    return view
 
 
 def apply_markdown_step(workflow):
@@ -704,12 +718,13 @@ def season_report(season):
         },
         "reforecasts": [
             {"forecast_id": f.pk, "version": f.version, "kind": f.kind, "from_week": f.from_week,
-             "total_units": f.total_units, "reason": f.reason, "created_at": _iso(f.created_at)}
+             "total_season_demand": f.total_units, "reason": f.reason, "created_at": _iso(f.created_at)}
             for f in season.forecasts.exclude(version=1).order_by("version")
         ],
         "variance": [
-            {"week": c.week, "variance": c.variance, "signed_variance": c.signed_variance, "band": c.band,
-             "exceeded": c.exceeded, "emergency": c.emergency, "shortage_units": c.shortage_units,
+            {"week_number": c.week, "variance_pct": c.variance, "signed_variance": c.signed_variance,
+             "band": c.band, "threshold_exceeded": c.exceeded, "emergency": c.emergency,
+             "shortage_units": c.shortage_units,
              "stock_alert": c.stock_alert or None, "units_at_risk": c.units_at_risk,
              "action_taken": c.action_taken, "baseline_version": c.forecast.version}
             for c in checks

@@ -421,9 +421,9 @@ def manufacturing_approval_data(workflow, inventory_outputs):
         "safety_stock_range": [0.10, 0.30],
         "manufacturing_qty": order["manufacturing_qty"],
         "holdback_pct": order["holdback_pct"],
-        "initial_qty": order["initial_qty"],
-        "holdback_qty": order["holdback_qty"],
-        "clusters": plan["clusters"],
+        "initial_allocation": order["initial_qty"],
+        "holdback": order["holdback_qty"],
+        "clusters": plans.cluster_allocations(plan["clusters"]),
         "reasoning": order["reasoning"],
     }
 
@@ -586,13 +586,14 @@ def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", u
                           errors=[{"field": "safety_stock_pct", "message": "required for modify"}])
         order, plan = _order_plan(workflow, safety_stock_pct)
         Approval.objects.create(workflow=workflow, kind=Approval.Kind.MANUFACTURING, action=Approval.Action.MODIFY,
-                                values=_order_values(order), note=note or "", user=user)
+                                values=plans.order_view(order), note=note or "", user=user)
         events.emit(workflow.pk, events.AGENT_PROGRESS, agent="inventory", progress_pct=workflow.progress_pct,
                     message=(f"Preview: safety stock {order['safety_stock_pct']:.0%} -> manufacturing "
                              f"{order['manufacturing_qty']:,} units ({order['initial_qty']:,} initial / "
                              f"{order['holdback_qty']:,} holdback); not committed"))
         return {"workflow_id": str(workflow.pk), "action": "modify", "committed": False, "replayed": False,
-                "status": workflow.status, "order": _order_values(order), "clusters": plan["clusters"]}
+                "status": workflow.status, "order": plans.order_view(order),
+                "clusters": plans.cluster_allocations(plan["clusters"])}
     if action != "accept":
         raise Invalid("action must be modify or accept", errors=[{"field": "action", "message": "modify or accept"}])
 
@@ -622,10 +623,10 @@ def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", u
             raise Conflict("The manufacturing order was accepted by another request.")
         plans.commit_allocation(allocation, order, plan, user, now)
         Approval.objects.create(workflow=locked, kind=Approval.Kind.MANUFACTURING, action=Approval.Action.ACCEPT,
-                                values=_order_values(order), note=note or "", user=user)
+                                values=plans.order_view(order), note=note or "", user=user)
         stored = dict(locked.step_outputs or {})
         stored.pop("pending_approval", None)
-        stored["manufacturing_approval"] = _order_values(order)
+        stored["manufacturing_approval"] = plans.order_view(order)
         Workflow.objects.filter(pk=locked.pk).update(step_outputs=stored)
         events.emit(locked.pk, events.AGENT_PROGRESS, agent="inventory", progress_pct=locked.progress_pct,
                     message=(f"Manufacturing order accepted by {user.get_username() if user else 'system'}: "
@@ -637,20 +638,16 @@ def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", u
     return body
 
 
-def _order_values(order):
-    return {k: order[k] for k in ("demand", "demand_units", "safety_stock_pct", "manufacturing_qty",
-                                  "holdback_pct", "initial_qty", "holdback_qty")}
-
-
 def _accepted_body(workflow, allocation, *, replayed):
     return {
         "workflow_id": str(workflow.pk), "action": "accept", "committed": True, "replayed": replayed,
         "status": Workflow.objects.values_list("status", flat=True).get(pk=workflow.pk),
-        "order": {"demand": round(allocation.forecast.total_units, 2), "demand_units": allocation.demand_units,
-                  "safety_stock_pct": allocation.safety_stock_pct,
-                  "manufacturing_qty": allocation.manufacturing_qty, "holdback_pct": allocation.holdback_pct,
-                  "initial_qty": allocation.initial_qty, "holdback_qty": allocation.holdback_qty},
-        "clusters": allocation.cluster_totals,
+        "order": plans.order_view({
+            "demand": round(allocation.forecast.total_units, 2), "demand_units": allocation.demand_units,
+            "safety_stock_pct": allocation.safety_stock_pct, "manufacturing_qty": allocation.manufacturing_qty,
+            "holdback_pct": allocation.holdback_pct, "initial_qty": allocation.initial_qty,
+            "holdback_qty": allocation.holdback_qty}),
+        "clusters": plans.cluster_allocations(allocation.cluster_totals),
         "dc_available": allocation.dc_available,
         "accepted_at": allocation.accepted_at,
     }

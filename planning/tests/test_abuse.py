@@ -237,7 +237,7 @@ WRITES = {
 def endpoints(demo_stores, planner):
     """Every operation as (method, url, payload, needed role), with the ids of a real season."""
     season, forecast = make_season(planner)
-    ids = {"workflow_id": str(season.pk), "forecast_id": str(forecast.pk), "week": "1"}
+    ids = {"workflow_id": str(season.pk), "forecast_id": str(forecast.pk), "week_number": "1"}
     found = []
     for method, template in _operations():
         url = template.format(**ids)

@@ -297,8 +297,6 @@ async def test_season_walk_reaches_every_contract_endpoint(peer_data, planner_ap
 
 
 @season_test
-@pytest.mark.xfail(reason="issue #12: fields renamed to the seed contract in progress", strict=False,
-                   raises=AssertionError)
 async def test_responses_carry_the_seed_field_names(peer_data, planner_api, planner, inline_jobs, fit_memo):
     try:
         observed, _ = await season_walk(peer_data, planner_api, planner)

@@ -67,17 +67,17 @@ def test_categories_with_row_counts_and_dates(viewer_api, demo_stores,
     with django_assert_max_num_queries(4):  # token, role, data versions, the categories
         response = viewer_api.get("/api/categories")
     assert response.status_code == 200
-    by_id = {c["id"]: c for c in response.json()}
-    assert by_id["accessories"] == {"id": "accessories", "name": "Accessories", "data_version": 0,
-                                    "rows": 3, "first_date": "2024-01-01", "last_date": "2024-01-09"}
-    assert by_id["mens_shirts"]["rows"] == 0 and by_id["mens_shirts"]["first_date"] is None
+    by_id = {c["category_id"]: c for c in response.json()}
+    assert by_id["accessories"] == {"category_id": "accessories", "category_name": "Accessories", "data_version": 0,
+                                    "row_count": 3, "first_date": "2024-01-01", "last_date": "2024-01-09"}
+    assert by_id["mens_shirts"]["row_count"] == 0 and by_id["mens_shirts"]["first_date"] is None
 
 
 def test_stores_list_filter_and_pages(viewer_api, demo_stores):
     body = viewer_api.get("/api/stores").json()
     assert body["count"] == 50 and len(body["items"]) == 50
     assert body["items"][0]["store_id"] == "S001"
-    assert set(body["items"][0]) >= {"name", "cluster_id", "store_size_sqft", "fashion_tier"}
+    assert set(body["items"][0]) >= {"store_name", "cluster_id", "store_size_sqft", "fashion_tier", "median_income"}
     cluster = Store.objects.get(pk="S001").cluster_id
     filtered = viewer_api.get(f"/api/stores?cluster={cluster}").json()
     assert filtered["count"] == Store.objects.filter(cluster_id=cluster).count()
@@ -89,35 +89,40 @@ def test_stores_list_filter_and_pages(viewer_api, demo_stores):
 
 def test_clusters_with_their_stores(viewer_api, demo_stores):
     clusters = viewer_api.get("/api/stores/clusters").json()
-    assert [c["id"] for c in clusters] == ["fashion_forward", "mainstream", "value_conscious"]
+    assert [c["cluster_id"] for c in clusters] == ["fashion_forward", "mainstream", "value_conscious"]
+    assert clusters[0]["cluster_name"] == "Fashion forward"
     assert sum(len(c["stores"]) for c in clusters) == 50
     for cluster in clusters:
         assert cluster["store_count"] == len(cluster["stores"])
-        assert {s["cluster_id"] for s in cluster["stores"]} == {cluster["id"]}
+        assert {s["cluster_id"] for s in cluster["stores"]} == {cluster["cluster_id"]}
 
 
 def test_forecasts_paginated_and_filtered(viewer_api, season, planner):
     other_season, other = make_season(planner, category="accessories")
     body = viewer_api.get("/api/forecasts").json()
-    assert body["count"] == 2 and body["items"][0]["id"] == other.id  # newest first
+    assert body["count"] == 2 and body["items"][0]["forecast_id"] == other.id  # newest first
+    first = body["items"][1]
+    assert (first["category_name"], first["season"], first["total_season_demand"]) == (
+        "Women's Dresses", "Spring/Summer 2025", 1000.0)
     by_category = viewer_api.get("/api/forecasts?category=womens_dresses").json()
-    assert [f["id"] for f in by_category["items"]] == [season[1].id]
+    assert [f["forecast_id"] for f in by_category["items"]] == [season[1].id]
     by_season = viewer_api.get(f"/api/forecasts?season={other_season.pk}").json()
-    assert [f["id"] for f in by_season["items"]] == [other.id]
-    assert viewer_api.get("/api/forecasts?limit=1").json()["items"][0]["id"] == other.id
+    assert [f["forecast_id"] for f in by_season["items"]] == [other.id]
+    assert viewer_api.get("/api/forecasts?limit=1").json()["items"][0]["forecast_id"] == other.id
     assert viewer_api.get("/api/forecasts?season=nope").status_code == 422
 
 
 def test_forecast_detail(viewer_api, season):
     workflow, forecast = season
     body = viewer_api.get(f"/api/forecasts/{forecast.id}").json()
-    assert body["season_id"] == str(workflow.pk) and body["total_units"] == 1000.0
-    assert body["weekly"][0] == {"week": 1, "week_start": "2025-03-01", "units": 480.0,
+    assert body["season_id"] == str(workflow.pk) and body["total_season_demand"] == 1000.0
+    assert body["weekly_demand_curve"][0] == {"week": 1, "week_start": "2025-03-01", "units": 480.0,
                                  "lower": 400.0, "upper": 560.0, "actual": False}
     assert body["model_totals"] == {"prophet": 1025.0, "arima": 975.0}
+    assert (body["prophet_forecast"], body["arima_forecast"]) == (1025.0, 975.0)
     assert body["cluster_distribution"][1] == {"cluster_id": "mainstream", "share": 0.6,
                                                "units": 600.0}
-    assert body["method"] == "ensemble" and body["warnings"] == ["short history"]
+    assert body["forecasting_method"] == "ensemble" and body["warnings"] == ["short history"]
 
 
 @pytest.mark.parametrize("path", ["/api/forecasts/{}", "/api/allocations/{}", "/api/markdowns/{}",
@@ -131,12 +136,15 @@ def test_unknown_forecast_is_404_json(viewer_api, db, path):
 def test_allocation_of_the_forecasts_season(viewer_api, season):
     workflow, forecast = season
     body = viewer_api.get(f"/api/allocations/{forecast.id}").json()
-    assert (body["manufacturing_qty"], body["initial_qty"], body["holdback_qty"]) == (1200, 660, 540)
+    assert (body["manufacturing_qty"], body["initial_allocation_total"], body["holdback_total"]) == (1200, 660, 540)
+    assert body["safety_stock_percentage"] == 0.2
     assert body["status"] == "accepted" and body["category_id"] == "womens_dresses"
     assert body["season_id"] == str(workflow.pk) and body["forecast_id"] == forecast.id
-    assert [s["store_id"] for s in body["stores"]] == ["S001", "S002", "S003"]
-    assert body["stores"][0]["store_name"] == Store.objects.get(pk="S001").name
-    assert sum(s["planned_units"] for s in body["stores"]) == 1000
+    rows = body["store_allocations"]
+    assert [s["store_id"] for s in rows] == ["S001", "S002", "S003"]
+    assert rows[0]["store_name"] == Store.objects.get(pk="S001").name
+    assert sum(s["planned_units"] for s in rows) == 1000
+    assert sum(s["initial_allocation"] for s in rows) == 660 and "holdback_allocation" in rows[0]
 
     reforecast = Forecast.objects.create(
         season=workflow, workflow=workflow, category_id="womens_dresses", version=2,
@@ -161,14 +169,16 @@ def test_markdown_404_until_checkpoint(viewer_api, season):
         sell_through=0.55, target=0.6, gap=0.05, elasticity=2.0, markdown_pct=0.1,
         expected_lift=0.15)
     body = viewer_api.get(f"/api/markdowns/{forecast.id}").json()
-    assert (body["markdown_pct"], body["status"], body["week"]) == (0.1, "recommended", 1)
+    assert (body["recommended_markdown_pct"], body["status"], body["week_number"]) == (0.1, "recommended", 1)
+    assert (body["sell_through_pct"], body["elasticity_coefficient"]) == (0.55, 2.0)
+    assert body["reasoning"].startswith("sell-through 55.0% vs target 60%: gap 5.0% x elasticity 2.0")
 
 
 def test_variance_of_a_week(viewer_api, season):
     workflow, forecast = season
     body = viewer_api.get(f"/api/variance/{forecast.id}/week/1").json()
-    assert body["forecast_cumulative"] == 480.0 and body["actual_cumulative"] == 420
-    assert body["variance"] == 0.125 and body["signed_variance"] == -0.125
+    assert body["forecasted_cumulative"] == 480.0 and body["actual_cumulative"] == 420
+    assert body["variance_pct"] == 0.125 and body["signed_variance"] == -0.125
     assert body["direction"] == "under" and body["band"] == "amber"
     assert body["band_label"] == "Elevated" and body["threshold_exceeded"] is False
     assert body["action_taken"] == "none" and body["forecast_id"] == forecast.id
@@ -190,9 +200,9 @@ def test_openapi_documents_the_data_endpoints(viewer_api, db):
                  "/api/data/upload-weekly-sales", "/api/categories", "/api/stores",
                  "/api/stores/clusters", "/api/forecasts", "/api/forecasts/{forecast_id}",
                  "/api/allocations/{forecast_id}", "/api/markdowns/{forecast_id}",
-                 "/api/variance/{forecast_id}/week/{week}",
+                 "/api/variance/{forecast_id}/week/{week_number}",
                  "/api/exports/allocations/{forecast_id}.csv"):
         assert path in schema["paths"], path
-    assert schema["components"]["schemas"]["HistoryUploadOut"]["properties"]["rows"]["examples"] == [
+    assert schema["components"]["schemas"]["HistoryUploadOut"]["properties"]["rows_imported"]["examples"] == [
         164400]
 

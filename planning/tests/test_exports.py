@@ -43,8 +43,8 @@ def test_allocation_export(viewer_api, season):
     response = viewer_api.get(f"/api/exports/allocations/{forecast.id}.csv")
     rows = read_csv(response)
     assert "allocation-womens_dresses-2025-03-01.csv" in response["Content-Disposition"]
-    assert rows[0] == ["store_id", "store_name", "cluster", "factor", "planned_units",
-                       "initial_qty", "holdback_qty"]
+    assert rows[0] == ["store_id", "store_name", "cluster_id", "factor", "planned_units",
+                       "initial_allocation", "holdback_allocation"]
     assert [r[0] for r in rows[1:]] == ["S001", "S002", "S003"]
     assert rows[2][1] == "'=cmd()"
     assert rows[1][4:] == ["400", "264", "136"]
@@ -53,7 +53,7 @@ def test_allocation_export(viewer_api, season):
 def test_replenishment_export(viewer_api, season):
     _, forecast = season
     rows = read_csv(viewer_api.get(f"/api/exports/replenishments/{forecast.id}.csv"))
-    assert rows[0] == ["week", "store_id", "store_name", "need_units", "quantity", "partial"]
+    assert rows[0] == ["week_number", "store_id", "store_name", "need_units", "quantity", "partial"]
     assert rows[1][0:2] == ["1", "S001"] and rows[1][3:] == ["50", "40", "yes"]
 
 
@@ -61,7 +61,7 @@ def test_variance_export_keeps_negative_numbers(viewer_api, season):
     workflow, forecast = season
     VarianceCheck.objects.filter(season=workflow).update(action_taken="=HYPERLINK(x)")
     rows = read_csv(viewer_api.get(f"/api/exports/variance/{forecast.id}.csv"))
-    assert rows[0][:5] == ["week", "forecast_cumulative", "actual_cumulative", "variance",
+    assert rows[0][:5] == ["week_number", "forecasted_cumulative", "actual_cumulative", "variance_pct",
                            "signed_variance"]
     assert rows[1][:5] == ["1", "480.0", "420", "0.125", "-0.125"]
     assert rows[1][-1] == "'=HYPERLINK(x)"

@@ -99,7 +99,7 @@ READS = [
     ("/api/forecasts", {}),
     ("/api/forecasts/{forecast_id}", {"forecast_id"}),
     ("/api/allocations/{forecast_id}", {"forecast_id"}),
-    ("/api/variance/{forecast_id}/week/{week}", {"forecast_id", "week"}),
+    ("/api/variance/{forecast_id}/week/{week_number}", {"forecast_id", "week_number"}),
     ("/api/markdowns/{forecast_id}", {"forecast_id"}),
     ("/api/workflows/{workflow_id}", {"workflow_id"}),
     ("/api/workflows/{workflow_id}/results", {"workflow_id"}),
@@ -117,7 +117,7 @@ def test_real_season_responses_conform(planned_season, planner, planner_api):
     units = week_units(1)
     csv = "store_id,units_sold\n" + "".join(f"{s},{u}\n" for s, u in units.items())
     import_weekly_actuals(planned_season, 1, io.BytesIO(csv.encode()), user=planner)
-    values = {"forecast_id": planned_season.forecasts.first().pk, "week": 1,
+    values = {"forecast_id": planned_season.forecasts.first().pk, "week_number": 1,
               "workflow_id": str(planned_season.pk)}
     for path, names in READS:
         case = schema[path]["GET"].Case(path_parameters={name: values[name] for name in names})

@@ -48,10 +48,10 @@ def test_upload_imports_rows_and_reports(planner_api, stores):
     response = upload(planner_api, GOOD)
     assert response.status_code == 200, response.json()
     report = response.json()
-    assert report["rows"] == 3 and report["rows_added"] == 3 and report["rows_replaced"] == 0
-    assert {c["id"]: c["rows"] for c in report["categories"]} == {
+    assert report["rows_imported"] == 3 and report["rows_added"] == 3 and report["rows_replaced"] == 0
+    assert {c["category_id"]: c["row_count"] for c in report["categories_detected"]} == {
         "womens_dresses": 2, "mens_shirts": 1}
-    assert all(c["created"] for c in report["categories"])
+    assert all(c["created"] for c in report["categories_detected"])
     assert report["date_range"] == {"start": "2024-01-01", "end": "2024-01-02"}
     assert report["stores"] == 2
     assert report["data_quality"]["status"] in {"ok", "review"}
@@ -80,7 +80,7 @@ def test_reupload_replaces_overlapping_rows(planner_api, stored):
     assert (report["rows_added"], report["rows_replaced"]) == (1, 1)
     assert HistoricalSale.objects.count() == stored[0] + 1
     assert HistoricalSale.objects.get(store_id="S001", date="2024-01-01").units == 9
-    dresses = next(c for c in report["categories"] if c["id"] == "womens_dresses")
+    dresses = next(c for c in report["categories_detected"] if c["category_id"] == "womens_dresses")
     assert dresses["data_version"] == 2 and not dresses["created"]
 
 
@@ -234,8 +234,8 @@ def test_peer_files_import_as_they_are(planner_api, peer_data, db):
         response = planner_api.post(URL, data={"file": handle})
     assert response.status_code == 200, response.json()
     report = response.json()
-    assert report["rows"] == report["rows_added"] == 164_400
-    assert sorted(c["id"] for c in report["categories"]) == ["accessories", "mens_shirts",
+    assert report["rows_imported"] == report["rows_added"] == 164_400
+    assert sorted(c["category_id"] for c in report["categories_detected"]) == ["accessories", "mens_shirts",
                                                              "womens_dresses"]
     assert report["date_range"] == {"start": "2022-01-01", "end": "2024-12-31"}
     assert report["stores"] == 50 and report["data_quality"]["missing_store_days"] == 0
@@ -297,4 +297,4 @@ def test_any_file_is_imported_or_refused_cleanly(stores, header, rows, newline):
         assert exc.status in (413, 415, 422) and exc.detail
         assert counts() == before
     else:
-        assert report["rows"] == len([row for row in rows if any(v.strip() for v in row)])
+        assert report["rows_imported"] == len([row for row in rows if any(v.strip() for v in row)])

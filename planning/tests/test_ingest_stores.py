@@ -32,11 +32,11 @@ def test_upload_creates_stores_and_clusters(planner_api):
     response = upload(planner_api, HEADER + store_rows(12))
     assert response.status_code == 200, response.json()
     report = response.json()
-    assert (report["rows"], report["stores_added"], report["stores_updated"]) == (12, 12, 0)
+    assert (report["rows_imported"], report["stores_added"], report["stores_updated"]) == (12, 12, 0)
     assert report["stores_total"] == 12
     clusters = report["clusters"]
     assert clusters["computed"] and clusters["k"] == 3
-    assert [c["id"] for c in clusters["clusters"]] == ["fashion_forward", "mainstream",
+    assert [c["cluster_id"] for c in clusters["clusters"]] == ["fashion_forward", "mainstream",
                                                        "value_conscious"]
     assert sum(c["store_count"] for c in clusters["clusters"]) == 12
 

@@ -192,8 +192,10 @@ def test_upload_records_the_week(planner_api, planned_season):
     response = post(planner_api, planned_season.pk, 1, text)
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["week"] == 1 and body["stores"] == len(units) and body["units"] == sum(units.values())
-    assert isinstance(body["result"], dict)
+    assert body["week_number"] == 1 and body["rows_imported"] == len(units) and body["units"] == sum(units.values())
+    check = body["variance_check"]
+    assert check["week_number"] == 1 and check["actual_cumulative"] == sum(units.values())
+    assert set(check) >= {"forecasted_cumulative", "variance_pct", "threshold_exceeded", "action_taken", "band"}
     assert WeeklyActual.objects.filter(workflow=planned_season, week=1).count() == len(units)
     assert DataUpload.objects.get(pk=body["upload_id"]).kind == "weekly_actuals"
 

@@ -82,7 +82,7 @@ async def run_season(peer_data, planner_api, planner, scenario, text):
     for week in range(1, 13):
         report = await upload(planner_api, "/api/data/upload-weekly-sales", folder / f"actuals_week_{week:02d}.csv",
                               workflow_id=season_id, week_number=week)
-        result = report["result"]
+        result = report["variance_check"]
         weeks.append(result)
         if result["pending_approval"] == "approve_markdown":
             markdown_url = "/api/approvals/markdown"
@@ -141,7 +141,7 @@ async def test_severe_underperform_end_to_end(peer_data, planner_api, planner, i
 
     # Early re-forecasts: selling ~10% of plan is red from week 1; far below plan is an over-stock
     # review with the units at risk, never an emergency order.
-    assert weeks[0]["exceeded"] and weeks[0]["reforecast"] is not None and weeks[0]["overstock_review"]
+    assert weeks[0]["threshold_exceeded"] and weeks[0]["reforecast"] is not None and weeks[0]["overstock_review"]
     assert not any(w["emergency"] or w["emergency_order"] for w in weeks)
     assert not [m for m in messages if "Emergency" in (m.get("message") or "")]
     assert report["variance"][0]["stock_alert"] == "overstock_review" and report["variance"][0]["units_at_risk"] > 0
@@ -155,7 +155,7 @@ async def test_severe_underperform_end_to_end(peer_data, planner_api, planner, i
     assert all(w["replenishment"]["shipped_total"] == 0 for w in weeks[:11])
     # Markdown at the checkpoint week: far behind the 60% target -> the 40% cap, then approved.
     week6 = weeks[5]
-    assert week6["markdown"]["week"] == 6 and week6["markdown"]["markdown_pct"] == 0.40
+    assert week6["markdown"]["week_number"] == 6 and week6["markdown"]["recommended_markdown_pct"] == 0.40
     approvals = [m for m in messages if m["type"] == "human_input_required"]
     assert [a["action"] for a in approvals] == ["approve_manufacturing_order", "approve_markdown"]
 
@@ -173,12 +173,12 @@ async def test_normal_season_end_to_end(peer_data, planner_api, planner, inline_
     text = ("12-week season starting February 17, 2025. Weekly replenishment, 45% holdback. "
             "Markdown at week 10 if below 60% sell-through.")
     season_id, messages, weeks, report = await run_season(peer_data, planner_api, planner, "normal_season", text)
-    reforecasts = [w["week"] for w in weeks if w["reforecast"]]
-    assert len(reforecasts) <= 2, [(w["week"], w["variance"]) for w in weeks]  # no re-forecast storm
+    reforecasts = [w["week_number"] for w in weeks if w["reforecast"]]
+    assert len(reforecasts) <= 2, [(w["week_number"], w["variance_pct"]) for w in weeks]  # no re-forecast storm
     assert not any(w["emergency"] or w["emergency_order"] for w in weeks)
     assert sum(w["replenishment"]["shipped_total"] for w in weeks[:11]) > 0  # stock runs down, the DC tops up
     # Selling ~15% under the forecast with 25% safety stock: a mild markdown at week 10, at most 10%.
-    assert weeks[9]["markdown"]["week"] == 10 and weeks[9]["markdown"]["markdown_pct"] <= 0.10
+    assert weeks[9]["markdown"]["week_number"] == 10 and weeks[9]["markdown"]["recommended_markdown_pct"] <= 0.10
     assert report["phase"] == "season_complete" and report["units_sold"] == 243_893
     assert report["accuracy"]["wape"] < 0.25
     assert messages[-1]["type"] == "workflow_complete"

@@ -69,7 +69,7 @@ def test_same_week_again_is_409_unless_overwrite(planned_season):
     with pytest.raises(Conflict, match="overwrite=true"):
         record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.5), overwrite=True)
-    assert result["exceeded"] is True and result["reforecast"]["version"] == 2
+    assert result["threshold_exceeded"] is True and result["reforecast"]["version"] == 2
     assert WeeklyActual.objects.filter(workflow=planned_season, week=1).count() == 50
     assert VarianceCheck.objects.filter(season=planned_season).count() == 1
     # The replaced week's shipments went back to the DC before the new ones were planned.
@@ -87,7 +87,7 @@ def test_same_week_again_is_409_unless_overwrite(planned_season):
 
 def test_on_plan_week_is_green_without_reforecast(planned_season):
     result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
-    assert result["band"] == "green" and result["variance"] < 0.001 and not result["exceeded"]
+    assert result["band"] == "green" and result["variance_pct"] < 0.001 and not result["threshold_exceeded"]
     assert result["reforecast"] is None and result["emergency_order"] is None and result["overstock_review"] is None
     assert Forecast.objects.filter(season=planned_season).count() == 1
     check = VarianceCheck.objects.get(season=planned_season, week=1)
@@ -98,7 +98,7 @@ def test_on_plan_week_is_green_without_reforecast(planned_season):
 
 def test_exceeded_variance_reforecasts_and_sets_the_new_baseline(planned_season):
     result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.75))
-    assert result["exceeded"] and result["band"] == "red" and result["signed_variance"] < 0
+    assert result["threshold_exceeded"] and result["band"] == "red" and result["signed_variance"] < 0
     assert not result["emergency"] and result["stock_alert"] is None  # 0.25 is not beyond 0.30
     reforecast = result["reforecast"]
     assert reforecast["version"] == 2 and reforecast["refit_method"]
@@ -114,16 +114,16 @@ def test_exceeded_variance_reforecasts_and_sets_the_new_baseline(planned_season)
     # Week 2 is checked against the re-forecast, not the original.
     week2 = record_week_actuals(planned_season, 2, scaled_week(planned_season, 2, 1.0))
     assert VarianceCheck.objects.get(season=planned_season, week=2).forecast_id == v2.pk
-    assert week2["variance"] < 0.01 and week2["reforecast"] is None
+    assert week2["variance_pct"] < 0.01 and week2["reforecast"] is None
 
 
 def test_emergency_alert_reports_the_shortage(planned_season):
     """Week 1 at 3x plan: the re-forecast needs more than the DC and the stores still hold."""
     result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 3.0))
-    assert result["emergency"] and result["exceeded"] and result["signed_variance"] > 0.3
+    assert result["emergency"] and result["threshold_exceeded"] and result["signed_variance"] > 0.3
     alert = result["emergency_order"]
     allocation = Allocation.objects.get(season=planned_season)
-    needed = result["reforecast"]["updated_total"] - result["actual_cum"]
+    needed = result["reforecast"]["updated_total"] - result["actual_cumulative"]
     assert alert["needed"] == pytest.approx(needed, abs=1)
     on_hand = sum(max(0, row.initial_qty - units) for row, units in zip(
         allocation.stores.order_by("store_id"), scaled_week(planned_season, 1, 3.0).values()))
@@ -208,7 +208,7 @@ def test_markdown_checkpoint_pauses_then_accept_applies_the_lift(make_season, pl
     season.refresh_from_db()
     assert season.status == "awaiting_approval" and season.pending_approval == "approve_markdown"
     human = season.events.get(type="human_input_required", payload__action="approve_markdown").as_message()
-    assert human["agent"] == "pricing" and human["data"]["markdown_pct"] == 0.40 and "formula" in human["data"]
+    assert human["agent"] == "pricing" and human["data"]["recommended_markdown_pct"] == 0.40 and "reasoning" in human["data"]
     status = planner_api.get(f"/api/workflows/{season.pk}").json()
     assert status["pending_approval"]["action"] == "approve_markdown"
     with pytest.raises(Conflict, match="paused for the markdown approval"):
@@ -219,7 +219,7 @@ def test_markdown_checkpoint_pauses_then_accept_applies_the_lift(make_season, pl
                                        "elasticity_coefficient": 3.5}).status_code == 422
     preview = planner_api.post(url, json={"workflow_id": str(season.pk), "action": "modify",
                                           "elasticity_coefficient": 1.0}).json()
-    assert preview["committed"] is False and preview["markdown"]["elasticity"] == 1.0
+    assert preview["committed"] is False and preview["markdown"]["elasticity_coefficient"] == 1.0
     decision.refresh_from_db()
     assert decision.status == "recommended" and decision.elasticity == 2.0
 
@@ -249,7 +249,7 @@ def test_markdown_checkpoint_pauses_then_accept_applies_the_lift(make_season, pl
 def test_markdown_on_track_needs_no_approval(make_season):
     season = make_season(markdown_checkpoint_week=1, markdown_threshold=0.01)
     result = record_week_actuals(season, 1, scaled_week(season, 1, 1.0))
-    assert result["markdown"]["markdown_pct"] == 0 and result["markdown"]["status"] == "accepted"
+    assert result["markdown"]["recommended_markdown_pct"] == 0 and result["markdown"]["status"] == "accepted"
     season.refresh_from_db()
     assert season.status == "completed" and not season.pending_approval
 

@@ -63,8 +63,8 @@ def test_replenishment_vector_105_planned_58_shipped(db):
 def test_variance_vector_3200_vs_2550_reforecasts(db):
     season = hand_made_season([2550] + [2550] * 11, initial=20000, holdback=10000)
     result = record_week_actuals(season, 1, {"S001": 3200})
-    assert result["variance"] == pytest.approx(0.2549, abs=1e-4) and result["band"] == "red"
-    assert result["exceeded"] and not result["emergency"]
+    assert result["variance_pct"] == pytest.approx(0.2549, abs=1e-4) and result["band"] == "red"
+    assert result["threshold_exceeded"] and not result["emergency"]
     reforecast = result["reforecast"]
     # No history to refit on: the run-rate (3200/2550) is blended with the plan at weight 1/(1+4).
     assert reforecast["refit_error"] and reforecast["refit_method"] is None
@@ -78,7 +78,7 @@ def test_variance_vector_3200_vs_2550_reforecasts(db):
 def test_exactly_the_threshold_does_not_trigger(db):
     season = hand_made_season([1000] * 12, initial=8000, holdback=6400)
     result = record_week_actuals(season, 1, {"S001": 1200})
-    assert result["variance"] == pytest.approx(0.20) and not result["exceeded"] and result["band"] == "amber"
+    assert result["variance_pct"] == pytest.approx(0.20) and not result["threshold_exceeded"] and result["band"] == "amber"
     assert result["reforecast"] is None
     assert VarianceCheck.objects.get(season=season, week=1).action_taken == "none"
 
@@ -117,7 +117,7 @@ def test_markdown_vector_through_the_engine(db):
     """Sell-through 0.55 at the checkpoint, target 0.60, elasticity 2.0 -> 10% off."""
     season = hand_made_season([550] * 12, initial=6000, holdback=4000, checkpoint=1)  # mfg 10,000
     result = record_week_actuals(season, 1, {"S001": 5500})
-    assert result["markdown"]["markdown_pct"] == pytest.approx(0.10)
+    assert result["markdown"]["recommended_markdown_pct"] == pytest.approx(0.10)
     assert result["markdown"]["expected_lift"] == pytest.approx(0.15)
     assert result["pending_approval"] == "approve_markdown"
 

@@ -191,6 +191,7 @@ def test_markdown_preview_then_accept(at_markdown, planner):
                           headers=HTMX)
     assert preview.status_code == 200
     assert "Preview, not committed" in preview.content.decode()
+    assert "at elasticity 1.0 the markdown is" in preview.content.decode()
     assert MarkdownDecision.objects.get().status == "recommended"
     accepted = client.post(f"/seasons/{at_markdown.pk}/markdown", {"action": "accept", "elasticity": "1.0"},
                            headers=HTMX)
@@ -198,6 +199,10 @@ def test_markdown_preview_then_accept(at_markdown, planner):
     decision = MarkdownDecision.objects.get()
     assert decision.status == "accepted" and decision.elasticity == 1.0
     assert "Accepted" in accepted.content.decode()
+    # The approvals history names both decisions, on the season page and the report.
+    for url in (f"/seasons/{at_markdown.pk}/panels", f"/seasons/{at_markdown.pk}/report/"):
+        page = client.get(url, headers=HTMX)
+        assert page.status_code == 200 and "elasticity 1.0 → markdown" in page.content.decode()
 
 
 def test_viewers_cannot_decide_the_markdown(at_markdown, viewer):

@@ -95,14 +95,14 @@ def test_results_409_until_completed_then_the_plan(seeded, planner_api, inline_j
     planner_api.post("/api/approvals/manufacturing", json={"workflow_id": workflow_id, "action": "accept"})
     results = planner_api.get(f"/api/workflows/{workflow_id}/results").json()
     assert results["status"] == "completed" and results["phase"] == "in_season"
-    assert len(results["forecast"]["weekly"]) == 12 and results["forecast"]["method"]
+    assert len(results["forecast"]["weekly_demand_curve"]) == 12 and results["forecast"]["forecasting_method"]
     assert set(results["forecast"]["model_totals"]) >= {"prophet", "arima", "seasonal_naive"}
     assert [c["cluster_id"] for c in results["clusters"]["distribution"]] == ["fashion_forward", "mainstream",
                                                                               "value_conscious"]
     allocation = results["allocation"]
-    assert allocation["status"] == "accepted" and len(allocation["stores"]) == 50
-    assert sum(s["initial_qty"] for s in allocation["stores"]) == allocation["initial_qty"]
-    assert allocation["dc_available"] == allocation["holdback_qty"]
+    assert allocation["status"] == "accepted" and len(allocation["store_allocations"]) == 50
+    assert sum(s["initial_allocation"] for s in allocation["store_allocations"]) == allocation["initial_allocation_total"]
+    assert allocation["dc_available"] == allocation["holdback_total"]
     assert results["markdown_schedule"]["checkpoint_week"] == 6 and results["markdown"] is None
     assert "Safety stock 20% because replenishment is weekly" in results["summaries"]["inventory"]
 
@@ -116,6 +116,10 @@ def test_events_endpoint_pages_with_after(seeded, planner_api, inline_jobs, fit_
                                        "workflow_id": workflow_id}
     later = planner_api.get(f"/api/workflows/{workflow_id}/events?after=5").json()["events"]
     assert [e["seq"] for e in later] == seqs[5:]
+    # Each type's own fields come through the typed schema (messages, results, approval data).
+    by_type = {e["type"]: e for e in everything["events"]}
+    assert by_type["agent_progress"]["message"] and "summary" in by_type["agent_completed"]["result"]
+    assert by_type["human_input_required"]["data"]["initial_allocation"] > 0
 
 
 def test_reforecast_needs_a_committed_plan(seeded, planner_api, inline_jobs, fit_memo):
@@ -141,7 +145,7 @@ def test_manual_reforecast_adds_a_forecast_version(planned_season, planner_api):
     assert newest.kind == "reforecast" and newest.workflow == reforecast and newest.from_week == 2
     assert newest.weekly[0]["actual"] is True and newest.weekly[0]["units"] == sum(week_units(1).values())
     results = planner_api.get(f"/api/workflows/{reforecast.pk}/results").json()
-    assert results["forecast"]["id"] == newest.pk and results["reforecast"]["reforecast"]["weeks_observed"] == 1
+    assert results["forecast"]["forecast_id"] == newest.pk and results["reforecast"]["reforecast"]["weeks_observed"] == 1
     types = list(reforecast.events.values_list("type", flat=True))
     assert types[0] == "agent_started" and types[-1] == "workflow_complete"
     assert planned_season.events.filter(payload__reforecast_workflow_id=str(reforecast.pk)).exists()
@@ -184,3 +188,18 @@ def test_debug_pricing(staff_api):
     assert body["outputs"]["markdown"]["markdown_pct"] == pytest.approx(0.10)
     assert body["outputs"]["checkpoint"]["checkpoint_week"] == 6
     assert staff_api.post("/api/agents/pricing/analyze", json={}).status_code == 422
+
+
+@pytest.mark.parametrize(("url", "body"), [
+    ("/api/approvals/manufacturing", {"action": "accept", "initial_qty": 1}),
+    ("/api/approvals/markdown", {"action": "accept", "markdown_pct": 0.4}),
+    ("/api/workflows/reforecast", {"reason": "x", "force": True}),
+    ("/api/parameters/extract", {"user_input": "12 weeks", "model": "gpt-5"}),
+])
+def test_unknown_keys_in_a_body_are_422(seeded, planner_api, inline_jobs, fit_memo, url, body):
+    """A key the endpoint does not know is refused, never silently ignored (the order stays put)."""
+    workflow_id = start(planner_api).json()["workflow_id"]
+    response = planner_api.post(url, json={"workflow_id": workflow_id, **body})
+    assert response.status_code == 422, response.content
+    assert "Extra inputs are not permitted" in response.json()["detail"]
+    assert Workflow.objects.get(pk=workflow_id).status == "awaiting_approval"

@@ -27,7 +27,7 @@ def test_modify_previews_without_committing(awaiting, planner_api):
     assert response.status_code == 200, body
     assert body["committed"] is False and body["status"] == "awaiting_approval"
     assert body["order"]["safety_stock_pct"] == 0.25 and body["order"]["manufacturing_qty"] == manufacturing_quantity(demand, 0.25)
-    assert sum(c["initial_qty"] for c in body["clusters"]) == body["order"]["initial_qty"]
+    assert sum(c["initial_allocation"] for c in body["clusters"]) == body["order"]["initial_allocation"]
     after = Allocation.objects.get(season=awaiting)
     assert (after.status, after.safety_stock_pct, after.manufacturing_qty) == ("proposed", 0.20,
                                                                               before.manufacturing_qty)
@@ -46,7 +46,7 @@ def test_modify_vector_8000_at_25_percent(awaiting):
     Workflow.objects.filter(pk=awaiting.pk).update(step_outputs=outputs)
     body = engine.approve_manufacturing(awaiting.pk, "modify", 0.25)
     assert body["order"]["manufacturing_qty"] == 10000
-    assert (body["order"]["initial_qty"], body["order"]["holdback_qty"]) == (5500, 4500)
+    assert (body["order"]["initial_allocation"], body["order"]["holdback"]) == (5500, 4500)
 
 
 def test_accept_commits_and_resumes(awaiting, planner_api, planner):
@@ -58,7 +58,7 @@ def test_accept_commits_and_resumes(awaiting, planner_api, planner):
     allocation = Allocation.objects.get(season=awaiting)
     assert allocation.status == "accepted" and allocation.safety_stock_pct == 0.25
     assert allocation.accepted_by == planner and allocation.accepted_at is not None
-    assert allocation.dc_available == allocation.holdback_qty == body["order"]["holdback_qty"]
+    assert allocation.dc_available == allocation.holdback_qty == body["order"]["holdback"]
     assert sum(allocation.stores.values_list("initial_qty", flat=True)) == allocation.initial_qty
     approval = Approval.objects.get(workflow=awaiting, action="accept")
     assert approval.user == planner and approval.values["safety_stock_pct"] == 0.25

@@ -127,7 +127,7 @@ def upload_actuals(request, season_id):
         request, season, "planning/partials/actuals_panel.html",
         {"error": error}, status=status,
         changed=error is None,
-        done_message=f"Week {report['week']} recorded." if report else "",
+        done_message=f"Week {report['week_number']} recorded." if report else "",
     )
 
 

@@ -48,14 +48,14 @@ class Command(BaseCommand):
         dates = report["date_range"]
         quality = report["data_quality"]
         self.stdout.write(
-            f"Imported {report['rows']:,} rows in {report['seconds']:.2f} s "
+            f"Imported {report['rows_imported']:,} rows in {report['seconds']:.2f} s "
             f"({report['rows_added']:,} new, {report['rows_replaced']:,} replaced): "
             f"{report['stores']} stores, {dates['start']} to {dates['end']}."
         )
-        for category in report["categories"]:
+        for category in report["categories_detected"]:
             note = " (new)" if category["created"] else ""
             self.stdout.write(
-                f"  {category['id']}: {category['name']}{note}, {category['rows']:,} rows, "
+                f"  {category['category_id']}: {category['category_name']}{note}, {category['row_count']:,} rows, "
                 f"data version {category['data_version']}"
             )
         self.stdout.write(

@@ -1,0 +1,261 @@
+"""Schemas of a season's parameters, its results (the committed plan) and its report: what
+POST /api/workflows/forecast takes and GET /api/workflows/{id}/results and /report answer."""
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from ninja import Field, Schema
+
+from agents.parameters import (
+    DEFAULT_HOLDBACK,
+    DEFAULT_HORIZON_WEEKS,
+    DEFAULT_REPLENISHMENT,
+    MAX_HORIZON_WEEKS,
+    MIN_HORIZON_WEEKS,
+    ReplenishmentStrategy,
+)
+from planning.api.schemas import AllocationOut, ForecastOut, MarkdownOut, ReforecastOut, StrictIn
+
+ParameterName = Literal["forecast_horizon_weeks", "season_start_date", "replenishment_strategy",
+                        "dc_holdback_percentage", "markdown_checkpoint_week", "markdown_threshold",
+                        "season_end_date"]
+
+
+class SeasonParametersIn(StrictIn):
+    """The 7 SeasonParameters of SPEC §3 (season_end_date is derived; a given one must agree) and
+    optional descriptive metadata. Any other key is refused (422)."""
+
+    forecast_horizon_weeks: int = Field(DEFAULT_HORIZON_WEEKS, ge=MIN_HORIZON_WEEKS, le=MAX_HORIZON_WEEKS,
+                                        description="Weeks in the season, 1..52")
+    season_start_date: date = Field(..., examples=["2025-03-01"], description="Week 1 starts that day")
+    season_end_date: date | None = Field(None, examples=["2025-05-23"],
+                                         description="Derived: start + 7 x horizon - 1 day; optional")
+    replenishment_strategy: ReplenishmentStrategy = Field(DEFAULT_REPLENISHMENT,
+                                                          description="none, weekly or bi-weekly")
+    dc_holdback_percentage: float = Field(DEFAULT_HOLDBACK, ge=0, le=1, description="Share held at the DC, 0..1")
+    markdown_checkpoint_week: int | None = Field(None, ge=MIN_HORIZON_WEEKS, le=MAX_HORIZON_WEEKS,
+                                                 description="1..horizon, or null for no markdown step")
+    markdown_threshold: float | None = Field(None, ge=0, le=1,
+                                             description="Target sell-through 0..1 (0.60 when a checkpoint is set)")
+    confidence: Literal["high", "medium", "low"] | None = None
+    reasoning: str | None = Field(None, max_length=10_000)
+    extractor: Literal["rules", "llm"] | None = None
+    user_input: str | None = Field(None, max_length=1000, description="The planner's own words")
+    missing: list[ParameterName] | None = Field(None, description="Fields that fell back to defaults")
+    weighting: Literal["equal", "backtest"] | None = Field(
+        None, description="equal: Prophet + ARIMA 50/50 (default); backtest: weights by rolling-origin evidence")
+
+
+class SeasonParametersOut(Schema):
+    """A season's stored parameters: the 7 fields (validated when the season was created) and what
+    it was started from."""
+
+    forecast_horizon_weeks: int | None = None
+    season_start_date: date | None = None
+    season_end_date: date | None = None
+    replenishment_strategy: str | None = None
+    dc_holdback_percentage: float | None = None
+    markdown_checkpoint_week: int | None = None
+    markdown_threshold: float | None = None
+    confidence: str | None = None
+    reasoning: str | None = None
+    extractor: str | None = None
+    user_input: str | None = None
+    missing: list[str] | None = None
+    weighting: str | None = None
+    reason: str | None = Field(None, description="A re-forecast's reason")
+
+
+class ClusterSplitOut(Schema):
+    cluster_id: str
+    share: float
+    units: float
+
+
+class ClusteringResultOut(Schema):
+    source: str | None = Field(None, description="stores (from the store import) or computed (now)")
+    silhouette: float | None = None
+    distribution: list[ClusterSplitOut]
+
+
+class MarkdownScheduleOut(Schema):
+    scheduled: bool
+    checkpoint_week: int | None = None
+    week_start: date | None = Field(None, description="First day of the checkpoint week")
+    review_after: date | None = Field(None, description="The checkpoint runs once this day's actuals are in")
+    target_sell_through: float | None = None
+    reasoning: str | None = None
+
+
+class ResultsOut(Schema):
+    """The committed plan of a season (forecast workflow) or the outcome of a re-forecast."""
+
+    workflow_id: UUID
+    type: str = Field(..., examples=["forecast"])
+    status: str
+    phase: str | None = None
+    season_id: UUID | None = Field(None, description="A re-forecast's season")
+    parameters: SeasonParametersOut | None = None
+    forecast: ForecastOut | None = Field(None, description="The original forecast (a re-forecast: the one it made)")
+    current_forecast: ForecastOut | None = Field(None, description="The baseline in force now")
+    clusters: ClusteringResultOut | None = None
+    allocation: AllocationOut | None = None
+    markdown_schedule: MarkdownScheduleOut | None = None
+    markdown: MarkdownOut | None = None
+    summaries: dict[str, str | None] | None = Field(None, description="Each pre-season step's explanation")
+    reforecast: "ReforecastStepOut | None" = Field(None, description="A re-forecast's outputs: refit, blend, stock position")
+
+
+class StockPositionOut(Schema):
+    needed: int
+    dc_available: int
+    store_on_hand: int
+    stock_held: int
+    shortage: int
+    at_risk: int
+    selling_above_plan: bool
+    alert: str | None
+
+
+class ReforecastStepOut(Schema):
+    reforecast: ReforecastOut
+    coverage: StockPositionOut = Field(..., description="Units still needed vs the stock the season holds")
+    refit_error: str | None = None
+    refit: dict[str, Any] | None = Field(None, description="The refit models' forecast (the forecast tool's output)")
+
+
+class AccuracyOut(Schema):
+    mape: float | None
+    wape: float | None
+    bias: float | None
+
+
+class WeekAccuracyOut(Schema):
+    week: int
+    actual: float
+    forecast: float
+    error: float = Field(..., description="forecast - actual")
+    abs_pct_error: float | None
+
+
+class StockoutsOut(Schema):
+    count: int = Field(..., description="Store-weeks out of stock with demand unmet")
+    unmet_units: float
+    store_weeks: list[tuple[str, int]]
+
+
+class TriggerAccuracyOut(Schema):
+    accuracy: float | None
+    true_triggers: int
+    false_triggers: int
+    missed_triggers: int
+    correct_holds: int
+    checks: int
+
+
+class ReportMarkdownOut(Schema):
+    decision: MarkdownOut | None
+    markdown_pct: float = Field(..., description="The markdown applied (0 when none was)")
+    expected_lift: float
+    units_after_markdown: float
+    avg_weekly_before: float | None
+    avg_weekly_after: float | None
+    cost: float
+
+
+class ReportForecastOut(Schema):
+    forecast_id: int
+    version: int
+    kind: str
+    from_week: int
+    total_season_demand: float
+    reason: str
+    created_at: datetime
+
+
+class ReportWeekOut(Schema):
+    week_number: int
+    variance_pct: float
+    signed_variance: float
+    band: str
+    threshold_exceeded: bool
+    emergency: bool
+    shortage_units: int | None
+    stock_alert: str | None
+    units_at_risk: int | None
+    action_taken: str
+    baseline_version: int
+
+
+class ReportReplenishmentOut(Schema):
+    shipped_total: int
+    shipments: int
+    partial: int
+    dc_remaining: int
+
+
+class ReportApprovalOut(Schema):
+    kind: str
+    action: str
+    values: dict[str, Any] = Field(..., description="The order or markdown the approval saw")
+    note: str
+    user: str | None
+    at: datetime
+
+
+class ReportRuntimeOut(Schema):
+    pre_season_agent_seconds: float | None
+    pre_season_wall_seconds: float | None
+    runner: str
+
+
+class WorkflowUsageOut(Schema):
+    workflow_id: UUID
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class UsageOut(Schema):
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    model: str
+    cost_usd: float | None
+    by_workflow: list[WorkflowUsageOut]
+
+
+class ReportOut(Schema):
+    """The season report (SPEC §9.4), mid-season on the weeks uploaded so far."""
+
+    season_id: UUID
+    category_id: str
+    phase: str
+    weeks_reported: int
+    horizon_weeks: int
+    accuracy: AccuracyOut = Field(..., description="Against the original forecast")
+    weeks: list[WeekAccuracyOut]
+    by_cluster: dict[str, AccuracyOut]
+    manufactured: int
+    units_sold: float
+    sell_through: float | None
+    leftover_units: int
+    stockouts: StockoutsOut | None
+    markdown_pct: float
+    markdown_cost: float
+    trigger_accuracy: TriggerAccuracyOut | None
+    original_forecast_total: float
+    original_forecast_to_date: float
+    current_forecast_total: float
+    markdown: ReportMarkdownOut
+    reforecasts: list[ReportForecastOut]
+    variance: list[ReportWeekOut]
+    replenishment: ReportReplenishmentOut
+    approvals: list[ReportApprovalOut]
+    runtime: ReportRuntimeOut
+    llm: UsageOut
+
+
+ResultsOut.model_rebuild()
