@@ -11,6 +11,10 @@ Four kinds, none of them special-cased by the forecast:
 - **synthetic**: the three categories of this project's seeded generator.
 - **generated**: seeded series with known truth: a level shift, a trend change, promotion
   spikes, intermittent weeks, a near-flat level and a large-mean seasonal series.
+
+Generated and synthetic series carry ``expected``: the noise-free expected units of each week
+(random events such as promotions at their average effect, since their timing cannot be known
+ahead). Scored as a forecast it shows the noise floor: how low the WAPE ratio can go at all.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ class EvaluationSeries:
     name: str
     kind: str  # real, peer, synthetic, generated
     history: pd.Series  # weekly units on a regular 7-day index
+    expected: pd.Series | None = None  # known-truth expected units per week (same index)
 
 
 def catalog(peer_data: Path | None = None, kinds: tuple[str, ...] | None = None) -> list[EvaluationSeries]:
@@ -114,15 +119,18 @@ def peer_series(folder: Path) -> list[EvaluationSeries]:
 
 
 def synthetic_series(seed: int = 42) -> list[EvaluationSeries]:
-    from .synthetic import generate_daily_sales
+    from .synthetic import expected_daily_units, generate_daily_sales, generate_stores
 
-    daily = generate_daily_sales(seed=seed)
+    stores = generate_stores(seed=seed)
+    daily = generate_daily_sales(stores, seed=seed)
     anchor = (daily["date"].max() + timedelta(days=1)).date()
-    return [
-        EvaluationSeries(f"synthetic_{category}", "synthetic",
-                         weekly_series(daily[daily["category"] == category], anchor))
-        for category in sorted(daily["category"].unique())
-    ]
+    cases = []
+    for category in sorted(daily["category"].unique()):
+        history = weekly_series(daily[daily["category"] == category], anchor)
+        expected = weekly_series(expected_daily_units(category, stores, seed=seed), anchor)
+        cases.append(EvaluationSeries(f"synthetic_{category}", "synthetic", history,
+                                      expected.reindex(history.index).astype(float)))
+    return cases
 
 
 # --- generated with known truth ---------------------------------------------------------------
@@ -138,23 +146,27 @@ def generated_series(seed: int = 2024) -> list[EvaluationSeries]:
     def noisy(expected, cv=0.05):
         return np.maximum(expected * (1 + cv * rng.standard_normal(GENERATED_WEEKS)), 0)
 
+    spike_rate, spike_size = 0.05, 2.5
+
     level_shift = 1000 * season * np.where(t >= 110, 1.4, 1.0)
     slope = np.where(t < 100, 0.10 * t / YEAR_WEEKS, 0.10 * 100 / YEAR_WEEKS - 0.10 * (t - 100) / YEAR_WEEKS)
     trend_change = 1000 * season * np.exp(slope)
-    spikes = 1000 * season * np.where(rng.random(GENERATED_WEEKS) < 0.05, 2.5, 1.0)
+    spikes = 1000 * season * np.where(rng.random(GENERATED_WEEKS) < spike_rate, spike_size, 1.0)
     intermittent = rng.poisson(1.5 * season)
     near_flat = 500 * (1 + 0.004 * rng.standard_normal(GENERATED_WEEKS))
-    large_mean = 50_000 * (1 + 0.008 * np.sin(angle)) * (1 + 0.001 * rng.standard_normal(GENERATED_WEEKS))
-    cases = {
-        "level_shift_+40%": noisy(level_shift),
-        "trend_change_+10%_to_-10%": noisy(trend_change),
-        "promo_spikes_x2.5": noisy(spikes),
-        "intermittent_1.5_a_week": intermittent.astype(float),
-        "near_flat_level": near_flat,
-        "large_mean_seasonal": large_mean,
+    large_mean_truth = 50_000 * (1 + 0.008 * np.sin(angle))
+    large_mean = large_mean_truth * (1 + 0.001 * rng.standard_normal(GENERATED_WEEKS))
+    cases = {  # name -> (observed, expected)
+        "level_shift_+40%": (noisy(level_shift), level_shift),
+        "trend_change_+10%_to_-10%": (noisy(trend_change), trend_change),
+        "promo_spikes_x2.5": (noisy(spikes), 1000 * season * (1 + spike_rate * (spike_size - 1))),
+        "intermittent_1.5_a_week": (intermittent.astype(float), 1.5 * season),
+        "near_flat_level": (near_flat, np.full(GENERATED_WEEKS, 500.0)),
+        "large_mean_seasonal": (large_mean, large_mean_truth),
     }
     index = pd.date_range(GENERATED_START, periods=GENERATED_WEEKS, freq="7D")
     return [
-        EvaluationSeries(f"gen_{name}", "generated", pd.Series(np.round(values, 2), index=index))
-        for name, values in cases.items()
+        EvaluationSeries(f"gen_{name}", "generated", pd.Series(np.round(values, 2), index=index),
+                         pd.Series(truth, index=index))
+        for name, (values, truth) in cases.items()
     ]

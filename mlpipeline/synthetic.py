@@ -206,11 +206,6 @@ def _simulate(
     profile = category_profile(category)
     rng = np.random.default_rng([seed, _key(category_slug(category)), *stream])
     n_days = len(days)
-    day_num = days.astype("int64")
-    years = (day_num - np.datetime64(TREND_ORIGIN, "D").astype("int64")) / 365.25
-    doy = (days - days.astype("datetime64[Y]").astype("datetime64[D]")).astype("int64") + 1
-    weekday = np.asarray(profile.weekday) / np.mean(profile.weekday)
-
     lift = np.ones(n_days)
     discount = np.zeros(n_days)
     slot = 365.25 / _PROMOS_PER_YEAR  # one promotion at a random time in each slot
@@ -222,11 +217,9 @@ def _simulate(
         discount[first:first + length] = off
         lift[first:first + length] = 1.0 + 1.6 * off
 
-    daily = (profile.base * np.exp(profile.growth * years) * _seasonality(profile, doy)
-             * weekday[(day_num + 3) % 7] * lift * factor)
+    daily = _daily_shape(profile, days) * lift * factor
+    mu = daily[:, None] * _per_store(stores, profile, seed)[None, :]
     tiers = _fashion_tiers(stores)
-    per_store = _store_scale(stores, tiers, seed) * np.array([profile.affinity[t] for t in tiers])
-    mu = daily[:, None] * per_store[None, :]
 
     r = profile.dispersion
     units = rng.poisson(rng.gamma(r, mu / r))
@@ -234,6 +227,38 @@ def _simulate(
     noise = rng.normal(1.0, 0.02, units.shape)
     revenue = np.round(units * price[None, :] * (1.0 - discount)[:, None] * noise, 2)
     return units.astype("int64"), revenue, mu
+
+
+def _daily_shape(profile: CategoryProfile, days: np.ndarray) -> np.ndarray:
+    """base x trend x season x weekday per day, before store effects and promotions."""
+    day_num = days.astype("int64")
+    years = (day_num - np.datetime64(TREND_ORIGIN, "D").astype("int64")) / 365.25
+    doy = (days - days.astype("datetime64[Y]").astype("datetime64[D]")).astype("int64") + 1
+    weekday = np.asarray(profile.weekday) / np.mean(profile.weekday)
+    return (profile.base * np.exp(profile.growth * years) * _seasonality(profile, doy)
+            * weekday[(day_num + 3) % 7])
+
+
+def _per_store(stores: pd.DataFrame, profile: CategoryProfile, seed: int) -> np.ndarray:
+    tiers = _fashion_tiers(stores)
+    return _store_scale(stores, tiers, seed) * np.array([profile.affinity[t] for t in tiers])
+
+
+def expected_daily_units(
+    category: str, stores: pd.DataFrame | None = None, start: date = HISTORY_START,
+    end: date = HISTORY_END, seed: int = 42,
+) -> pd.Series:
+    """The history's noise-free expected chain-wide units per day, with the promotions at their
+    average lift (their timing is random, so no forecast can know it): the best a forecast of
+    the mean could do on ``generate_daily_sales``' data (the accuracy table's known-truth row)."""
+    if stores is None:
+        stores = generate_stores(seed=seed)
+    profile = category_profile(category_slug(category))
+    days = _day_range(start, end)
+    # one promotion per slot, 3-7 days (mean 5), 15-35% off (mean 25%), lift 1 + 1.6 x discount
+    average_lift = 1 + 5 / (365.25 / _PROMOS_PER_YEAR) * 1.6 * 0.25
+    units = _daily_shape(profile, days) * average_lift * _per_store(stores, profile, seed).sum()
+    return pd.Series(units, index=pd.DatetimeIndex(days.astype("datetime64[us]")))
 
 
 def _day_range(start: date, end: date) -> np.ndarray:

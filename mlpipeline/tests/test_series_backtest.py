@@ -24,6 +24,16 @@ def test_generated_series_have_their_known_structure():
     shift = cases["gen_level_shift_+40%"]
     assert shift.iloc[110:162].mean() / shift.iloc[58:110].mean() == pytest.approx(1.4, rel=0.1)
     assert (cases["gen_intermittent_1.5_a_week"] == 0).mean() > 0.1
+    truth = next(case for case in generated_series() if case.name == "gen_near_flat_level").expected
+    assert (truth == 500).all()
+
+
+def test_synthetic_expected_units_follow_the_history():
+    from mlpipeline.series_catalog import synthetic_series
+
+    for case in synthetic_series():
+        ratio = case.history.sum() / case.expected.sum()
+        assert ratio == pytest.approx(1.0, abs=0.03)  # noise and promotions average out
 
 
 @pytest.fixture
@@ -40,6 +50,7 @@ def test_series_table_scores_every_method_on_the_same_weeks(cheap_models):
     assert row["arima_ratio"] == pytest.approx(1.0)  # arima stands in for the seasonal naive
     assert row["ensemble_wape"] > 0 and 0 <= row["combination_coverage"] <= 1
     assert row["combination_weeks"] == 36
+    assert 0 < row["expected_ratio"] < 1  # the known truth beats last year's noisy weeks
     text = series_backtest.format_series_table(table)
     assert "| gen_promo_spikes_x2.5 | generated |" in text and "**mean ratio**" in text
     assert "pooled 80% coverage" in series_backtest.format_summary(table)
