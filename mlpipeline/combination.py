@@ -3,8 +3,8 @@
 From up to EVIDENCE_ORIGINS origins in the last year of history (the first one a year before
 the end, so its window covers the same season a year earlier), every member forecasts the same
 lead as the real forecast and is scored on the window's last ``horizon`` weeks. The forecast
-weights the members by their inverse squared pooled WAPE (``choose``); the Prophet + ARIMA
-ensemble (the seeds' default) is scored beside them. The combination's own backtest forecasts
+weights the members by 1 / RMSE^3 over the windows (``choose``); the Prophet + ARIMA
+ensemble (the seeds' default) and every member's WAPE are reported beside them. The combination's own backtest forecasts
 give the residuals that calibrate its interval (``intervals``).
 
 Only data before each inner origin is fitted at that origin. The refits are cheap versions of
@@ -30,9 +30,13 @@ MIN_TRAIN_WEEKS = 52  # a year at every inner origin, so seasonal members are se
 MIN_EVIDENCE_ORIGINS = 2
 ENSEMBLE = "ensemble"
 COMBINATION = "combination"
-WEIGHT_POWER = 2
-ERROR_FLOOR = 1e-6  # a member that was exactly right takes (nearly) all the weight
+WEIGHT_POWER = 3  # on the RMSE: a member with half the error gets 8 times the weight
+ERROR_FLOOR = 1e-9  # relative to the windows' mean: a member exactly right takes all the weight
 DEFAULT_MEMBERS = ("prophet", "arima")
+# Backtested and reported, never weighted: last year's weeks unscaled are snaive_growth at a
+# growth of 1 (weighting both counted last year twice), and they are the worst member after a
+# level shift (the baseline the accuracy table divides by, not a forecast to bet on).
+UNWEIGHTED = ("seasonal_naive",)
 
 Refit = Callable[[pd.Series, int], np.ndarray]
 
@@ -99,15 +103,22 @@ def collect_evidence(
 
 
 def choose(evidence: Evidence) -> Choice | None:
-    """Weights proportional to 1 / WAPE^2 of each member on the backtest windows, summing to 1.
-    On the held-out series this was more accurate than picking the single best member or the
-    two best: three 12-week windows rank members too noisily to bet on one, and the square
-    still gives a member twice as accurate four times the weight. None when the windows sold
-    nothing."""
+    """Weights proportional to 1 / RMSE^WEIGHT_POWER of each member over the backtest windows,
+    summing to 1. Squared errors punish the member that missed one window badly (a level shift,
+    a broken season) more than WAPE does. On the accuracy table, at three sets of evaluation
+    origins, this beat 1 / WAPE^2 (mean ratio 0.553 against 0.558) and had smaller worst-series
+    losses; picking the single best member or the two best did worse: three 12-week windows
+    rank members too noisily to bet on one. None when the windows sold nothing."""
     members = {name: wape(evidence.actual, run) for name, run in evidence.predicted.items()}
     if not members or any(error is None for error in members.values()):
         return None
-    inverse = {name: 1.0 / max(error, ERROR_FLOOR) ** WEIGHT_POWER for name, error in members.items()}
+    weighted = [name for name in members if name not in UNWEIGHTED] or list(members)
+    scale = float(np.mean(np.abs(evidence.actual)))
+    inverse = {
+        name: 1.0 / max(_rmse(evidence.actual, evidence.predicted[name]) / scale, ERROR_FLOOR)
+        ** WEIGHT_POWER
+        for name in weighted
+    }
     total = sum(inverse.values())
     weights = {name: value / total for name, value in sorted(inverse.items(), key=lambda kv: -kv[1])}
     errors = {name: float(error) for name, error in members.items()}
@@ -117,6 +128,10 @@ def choose(evidence: Evidence) -> Choice | None:
     predicted = blend(evidence.predicted, weights)
     errors[COMBINATION] = float(wape(evidence.actual, predicted))
     return Choice(COMBINATION, weights, errors, predicted)
+
+
+def _rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(actual, float) - np.asarray(predicted, float)) ** 2)))
 
 
 def blend(vectors: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:

@@ -21,7 +21,8 @@ December peak explodes).
 - **snaive_growth**, **ets** (``baselines``): seasonal naive x year-on-year growth, and damped
   Holt-Winters. Cheap members the combination may pick where they have been right before.
 - **combination** (the default, ``weighting="evidence"``; "backtest" is the same): every member
-  weighted by 1 / WAPE^2 from a rolling-origin backtest inside the history (``combination``);
+  but the seasonal naive weighted by 1 / RMSE^3 from a rolling-origin backtest inside the
+  history (``combination``);
   its 80% interval is split-conformal on that backtest's errors (``intervals``).
 - **ensemble** (``weighting="equal"``, the seeds' method): equal average of prophet and arima
   (8,200 and 7,800 -> 8,000); its 80% bounds are the same average of the models' bounds.
@@ -245,7 +246,7 @@ def _evidence_choice(
         "horizon": horizon,
         "origins": [series.index[origin].date().isoformat() for origin in evidence.origins],
         "models": choice.errors,
-        "weighting": "inverse squared WAPE",
+        "weighting": "inverse cubed RMSE",
         "failed": evidence.failed,
         "interval": {
             "method": "split_conformal" if offsets else "members",

@@ -26,16 +26,34 @@ def test_inner_origins_start_a_year_back_and_keep_a_year_of_training():
     assert combination.evidence_origins(60, 12) == []
 
 
-def test_choose_weights_members_by_inverse_squared_error():
+def test_choose_weights_members_by_inverse_cubed_rmse():
     actual = np.full(24, 100.0)
     evidence = combination.Evidence(
         [1, 2], actual, {"good": actual * 1.1, "bad": actual * 1.2, "prophet": actual * 1.4}
     )
     choice = combination.choose(evidence)
-    assert choice.weights["good"] == pytest.approx(4 * choice.weights["bad"])
+    assert choice.weights["good"] == pytest.approx(8 * choice.weights["bad"])
     assert sum(choice.weights.values()) == pytest.approx(1.0)
-    assert choice.errors["good"] == pytest.approx(0.1)
+    assert choice.errors["good"] == pytest.approx(0.1)  # reported as WAPE
     assert "ensemble" not in choice.errors  # needs both prophet and arima
+
+
+def test_squared_errors_punish_one_bad_miss_more_than_wape():
+    actual = np.full(24, 100.0)
+    steady = actual * 1.1  # 10% off every week
+    one_miss = actual.copy()
+    one_miss[:6] = 140  # right most weeks, 40% off in one stretch: the same WAPE
+    choice = combination.choose(combination.Evidence([1, 2], actual, {"steady": steady, "miss": one_miss}))
+    assert choice.errors["steady"] == pytest.approx(choice.errors["miss"])
+    assert choice.weights["steady"] > 0.85
+
+
+def test_the_seasonal_naive_is_scored_but_not_weighted():
+    actual = np.full(24, 100.0)
+    evidence = combination.Evidence([1, 2], actual, {"seasonal_naive": actual, "ets": actual * 1.3})
+    choice = combination.choose(evidence)
+    assert choice.weights == {"ets": 1.0}
+    assert choice.errors["seasonal_naive"] == 0.0
 
 
 def test_choose_gives_a_member_that_was_exactly_right_all_the_weight():
