@@ -340,6 +340,17 @@ class ForecastOut(ForecastSummaryOut):
     reason: str
 
 
+class OrderOut(Schema):
+    """A manufacturing order as the approval shows it."""
+    demand: float = Field(..., examples=[8000.0], description="Forecast season demand")
+    demand_units: int = Field(..., examples=[8000])
+    safety_stock_pct: float = Field(..., examples=[0.2])
+    manufacturing_qty: int = Field(..., examples=[9600])
+    holdback_pct: float = Field(..., examples=[0.45])
+    initial_allocation: int = Field(..., examples=[5280], description="Units shipped to stores at week 0")
+    holdback: int = Field(..., examples=[4320], description="Units held back at the DC")
+
+
 class StoreAllocationOut(RowSchema):
     store_id: str = Field(..., examples=["S001"])
     store_name: str = Field(..., examples=["Store S001"])

@@ -14,7 +14,9 @@ from agents.parameters import (
     MIN_HORIZON_WEEKS,
     ReplenishmentStrategy,
 )
-from planning.api.schemas import AllocationOut, ForecastOut, MarkdownOut, ReforecastOut, StrictIn
+from pydantic import BaseModel, ConfigDict
+
+from planning.api.schemas import AllocationOut, ForecastOut, MarkdownOut, OrderOut, ReforecastOut, StrictIn
 
 ParameterName = Literal["forecast_horizon_weeks", "season_start_date", "replenishment_strategy",
                         "dc_holdback_percentage", "markdown_checkpoint_week", "markdown_threshold",
@@ -117,11 +119,23 @@ class StockPositionOut(Schema):
     alert: str | None
 
 
+class RefitOut(BaseModel):
+    """The models refitted on history plus actuals, for the remaining weeks (the forecast tool's
+    output; its other fields pass through)."""
+    model_config = ConfigDict(extra="allow")
+
+    season_start: date = Field(..., description="First remaining week")
+    horizon_weeks: int
+    total: float
+    method: str
+    model_totals: dict[str, float]
+
+
 class ReforecastStepOut(Schema):
     reforecast: ReforecastOut
     coverage: StockPositionOut = Field(..., description="Units still needed vs the stock the season holds")
     refit_error: str | None = None
-    refit: dict[str, Any] | None = Field(None, description="The refit models' forecast (the forecast tool's output)")
+    refit: RefitOut | None = None
 
 
 class AccuracyOut(Schema):
@@ -194,10 +208,23 @@ class ReportReplenishmentOut(Schema):
     dc_remaining: int
 
 
+class MarkdownValuesOut(Schema):
+    """A markdown as an approval recorded it."""
+    week_number: int
+    units_sold: int
+    manufacturing_qty: int
+    sell_through_pct: float
+    target_sell_through: float
+    gap: float
+    elasticity_coefficient: float
+    recommended_markdown_pct: float
+    expected_lift: float
+
+
 class ReportApprovalOut(Schema):
-    kind: str
+    kind: str = Field(..., examples=["manufacturing"], description="manufacturing or markdown")
     action: str
-    values: dict[str, Any] = Field(..., description="The order or markdown the approval saw")
+    values: OrderOut | MarkdownValuesOut = Field(..., description="The order or markdown the approval saw")
     note: str
     user: str | None
     at: datetime

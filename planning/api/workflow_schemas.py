@@ -6,7 +6,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict
 
-from planning.api.schemas import ClusterAllocationOut, DbId, MarkdownOut, MarkdownPreviewOut, StrictIn
+from planning.api.schemas import ClusterAllocationOut, DbId, MarkdownOut, MarkdownPreviewOut, OrderOut, StrictIn
 from planning.api.season_schemas import SeasonParametersIn, SeasonParametersOut
 
 
@@ -66,17 +66,6 @@ class WorkflowCreatedOut(Schema):
     workflow_id: UUID
     status: str
     websocket_url: str
-
-
-class OrderOut(Schema):
-    """A manufacturing order as the approval shows it."""
-    demand: float = Field(..., examples=[8000.0], description="Forecast season demand")
-    demand_units: int = Field(..., examples=[8000])
-    safety_stock_pct: float = Field(..., examples=[0.2])
-    manufacturing_qty: int = Field(..., examples=[9600])
-    holdback_pct: float = Field(..., examples=[0.45])
-    initial_allocation: int = Field(..., examples=[5280], description="Units shipped to stores at week 0")
-    holdback: int = Field(..., examples=[4320], description="Units held back at the DC")
 
 
 class ManufacturingApprovalDataOut(Schema):
@@ -204,4 +193,4 @@ class StepOut(Schema):
     fallback_reason: str | None
     usage: StepUsageOut
     progress: list[str]
-    outputs: dict[str, Any] = Field(..., description="The step's tool outputs, as the tools returned them")
+    outputs: dict[str, dict[str, Any] | None] = Field(..., description="Each tool's output by name, as the tool returned it")
