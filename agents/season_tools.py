@@ -10,6 +10,7 @@ Conventions: dates are ISO strings ("2025-03-01"); weeks count from 1 (week N st
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -534,9 +535,7 @@ def season_stock_position(
         result = stock_position(updated_season_total, sold_to_date, dc_available, store_on_hand, signed_variance)
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
-    return {"needed": result.needed, "dc_available": result.dc_available, "store_on_hand": result.store_on_hand,
-            "stock_held": result.stock_held, "shortage": result.shortage, "at_risk": result.at_risk,
-            "selling_above_plan": result.selling_above_plan, "alert": result.alert}
+    return dataclasses.asdict(result)
 
 
 def stock_alert_message(position: Mapping[str, Any], week: int, signed_variance: float) -> str | None:

@@ -149,9 +149,8 @@ class StoresUploadOut(Schema):
     seconds: float
 
 
-class StockAlertOut(Schema):
-    """The week's stock position when it raised an alert (mlpipeline.stock)."""
-    alert: str = Field(..., examples=["overstock_review"], description="emergency_order or overstock_review")
+class StockPositionOut(Schema):
+    """Units the rest of the season still needs vs all the stock it holds (mlpipeline.stock)."""
     needed: int = Field(..., description="Units the rest of the season is expected to sell")
     dc_available: int
     store_on_hand: int
@@ -159,6 +158,11 @@ class StockAlertOut(Schema):
     shortage: int = Field(..., description="needed - stock held when selling above plan: the emergency order")
     at_risk: int = Field(..., description="stock held - needed: units at risk of being left over")
     selling_above_plan: bool
+    alert: str | None = Field(None, examples=["overstock_review"], description="emergency_order, overstock_review or null")
+
+
+class StockAlertOut(StockPositionOut):
+    """The week's stock position when it raised an alert."""
     variance: float
     direction: str
 

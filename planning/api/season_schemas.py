@@ -16,7 +16,15 @@ from agents.parameters import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from planning.api.schemas import AllocationOut, ForecastOut, MarkdownOut, OrderOut, ReforecastOut, StrictIn
+from planning.api.schemas import (
+    AllocationOut,
+    ForecastOut,
+    MarkdownOut,
+    OrderOut,
+    ReforecastOut,
+    StockPositionOut,
+    StrictIn,
+)
 
 ParameterName = Literal["forecast_horizon_weeks", "season_start_date", "replenishment_strategy",
                         "dc_holdback_percentage", "markdown_checkpoint_week", "markdown_threshold",
@@ -106,17 +114,6 @@ class ResultsOut(Schema):
     markdown: MarkdownOut | None = None
     summaries: dict[str, str | None] | None = Field(None, description="Each pre-season step's explanation")
     reforecast: "ReforecastStepOut | None" = Field(None, description="A re-forecast's outputs: refit, blend, stock position")
-
-
-class StockPositionOut(Schema):
-    needed: int
-    dc_available: int
-    store_on_hand: int
-    stock_held: int
-    shortage: int
-    at_risk: int
-    selling_above_plan: bool
-    alert: str | None
 
 
 class RefitOut(BaseModel):
