@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
+from mlpipeline.limits import MAX_HORIZON_WEEKS, MIN_HORIZON_WEEKS
+
 ReplenishmentStrategy = Literal["none", "weekly", "bi-weekly"]
 REPLENISHMENT_STRATEGIES: tuple[ReplenishmentStrategy, ...] = ("none", "weekly", "bi-weekly")
 
-MIN_HORIZON_WEEKS = 1
-MAX_HORIZON_WEEKS = 52
 DEFAULT_HORIZON_WEEKS = 12
 DEFAULT_REPLENISHMENT: ReplenishmentStrategy = "weekly"
 DEFAULT_HOLDBACK = 0.45

@@ -41,6 +41,7 @@ from agents import (
 )
 from agents import season_tools
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, STEP_AGENT, FitCache, StepContext
+from mlpipeline import limits
 
 Work = Callable[..., Awaitable[Any]]
 
@@ -100,8 +101,8 @@ def plan_violations(outputs: Mapping[str, Any]) -> list[str]:
             if rows != allocation[column]:
                 problems.append(f"allocation: store {column} rows add up to {rows:,}, not {allocation[column]:,}")
     markdown = outputs.get("markdown")
-    if markdown and markdown["markdown_pct"] > season_tools.MAX_MARKDOWN:
-        problems.append(f"markdown {markdown['markdown_pct']:.0%} exceeds {season_tools.MAX_MARKDOWN:.0%}")
+    if markdown and markdown["markdown_pct"] > limits.MAX_MARKDOWN:
+        problems.append(f"markdown {markdown['markdown_pct']:.0%} exceeds {limits.MAX_MARKDOWN:.0%}")
     return problems
 
 
@@ -133,8 +134,8 @@ def _argument_in_range(argument: str, low: float, high: float) -> ToolInputGuard
     return ToolInputGuardrail(guardrail_function=check, name=f"{argument}_in_range")
 
 
-SAFETY_STOCK_IN_RANGE = _argument_in_range("safety_stock_pct", 0.10, 0.30)
-ELASTICITY_IN_RANGE = _argument_in_range("elasticity", 1.0, 3.0)
+SAFETY_STOCK_IN_RANGE = _argument_in_range("safety_stock_pct", *limits.SAFETY_STOCK_RANGE)
+ELASTICITY_IN_RANGE = _argument_in_range("elasticity", *limits.ELASTICITY_RANGE)
 
 
 # --- tools ----------------------------------------------------------------------------------------

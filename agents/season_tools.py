@@ -19,11 +19,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+from mlpipeline.limits import MAX_HORIZON_WEEKS, MAX_MARKDOWN, MIN_HORIZON_WEEKS
+
 # Guardrail bounds (SPEC §8): a plan outside them is impossible, not merely unusual. Demand bounds
 # are relative to the category's own history (a 2,000-store chain sells far more than the demo):
 # a week above HISTORY_CEILING_FACTOR x the largest weekly total of the history is impossible.
 HISTORY_CEILING_FACTOR = 10
-MAX_MARKDOWN = 0.40
 
 
 class ToolError(ValueError):
@@ -88,8 +89,8 @@ def forecast_category_demand(
 
     from mlpipeline.forecasting import InsufficientHistory, forecast_demand
 
-    if not 1 <= int(horizon_weeks) <= 52:
-        raise ToolError(f"horizon_weeks must be within 1..52, got {horizon_weeks}")
+    if not MIN_HORIZON_WEEKS <= int(horizon_weeks) <= MAX_HORIZON_WEEKS:
+        raise ToolError(f"horizon_weeks must be within {MIN_HORIZON_WEEKS}..{MAX_HORIZON_WEEKS}, got {horizon_weeks}")
     start = _as_date(season_start)
     if not weekly_history:
         raise ToolError("insufficient history: no sales recorded for this category")

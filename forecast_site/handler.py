@@ -12,11 +12,11 @@ database connection between requests (``CONN_MAX_AGE``), which a new thread per 
 not. WebSockets are untouched (Channels, see ``forecast_site.asgi``).
 """
 import asyncio
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
@@ -25,16 +25,11 @@ from django.db import connections
 from django.http import FileResponse
 from django.urls import set_script_prefix
 
-DEFAULT_WORKER_THREADS = 8
-
-
 class ThreadedASGIHandler(ASGIHandler):
     def __init__(self, worker_threads: int | None = None):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        self.worker_threads = worker_threads or int(
-            os.environ.get("HTTP_WORKER_THREADS") or DEFAULT_WORKER_THREADS
-        )
+        self.worker_threads = worker_threads or settings.HTTP_WORKER_THREADS
         self.executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="http-worker")
 
     def shutdown(self):

@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "planning.context_processors.limits",
             ],
         },
     },
@@ -141,6 +142,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads spool to a temporary file
 VARIANCE_THRESHOLD = float(os.environ.get("VARIANCE_THRESHOLD", "0.20"))
 RATE_LIMIT_PER_MINUTE = int(os.environ.get("RATE_LIMIT_PER_MINUTE", "120"))
+
+# --- Jobs, recovery and the live stream (seconds unless said otherwise); the code reads these
+# settings only, never the environment.
+HTTP_WORKER_THREADS = int(os.environ.get("HTTP_WORKER_THREADS") or 8)  # per daphne process
+WORKFLOW_HEARTBEAT_SECONDS = float(os.environ.get("WORKFLOW_HEARTBEAT_SECONDS") or 10)
+WORKFLOW_STALE_SECONDS = float(os.environ.get("WORKFLOW_STALE_SECONDS") or 120)
+WORKFLOW_MAX_RECOVERIES = int(os.environ.get("WORKFLOW_MAX_RECOVERIES") or 2)
+WORKFLOW_RECOVER_ON_START = env_bool("WORKFLOW_RECOVER_ON_START", True)
+WEBSOCKET_HEARTBEAT_SECONDS = float(os.environ.get("WEBSOCKET_HEARTBEAT_SECONDS") or 30)
+WEBSOCKET_CATCHUP_SECONDS = float(os.environ.get("WEBSOCKET_CATCHUP_SECONDS") or 5)
+BROADCAST_TIMEOUT_SECONDS = float(os.environ.get("BROADCAST_TIMEOUT_SECONDS") or 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

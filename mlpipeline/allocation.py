@@ -17,6 +17,7 @@ from typing import NamedTuple, TypeVar
 
 import pandas as pd
 
+from mlpipeline import limits
 from mlpipeline.clustering import CLUSTER_IDS
 
 K = TypeVar("K", bound=Hashable)
@@ -28,16 +29,16 @@ ALLOCATION_COLUMNS = ("store_id", "cluster", "historical_units", "store_size_sqf
 REPLENISHMENT_STRATEGIES = ("none", "weekly", "bi-weekly")
 DEFAULT_SAFETY_STOCK = 0.20
 NO_REPLENISHMENT_SAFETY_STOCK = 0.25
-SAFETY_STOCK_RANGE = (Decimal("0.10"), Decimal("0.30"))
+SAFETY_STOCK_RANGE = tuple(Decimal(str(bound)) for bound in limits.SAFETY_STOCK_RANGE)
 
 VARIANCE_THRESHOLD = 0.20
 EMERGENCY_VARIANCE = Fraction(3, 10)
 REFORECAST_PRIOR_WEEKS = 4.0
 
 MARKDOWN_TARGET = 0.60
-MARKDOWN_ELASTICITY = 2.0
-ELASTICITY_RANGE = (Decimal("1.0"), Decimal("3.0"))
-MARKDOWN_CAP = Decimal("0.40")
+MARKDOWN_ELASTICITY = limits.DEFAULT_ELASTICITY
+ELASTICITY_RANGE = tuple(Decimal(str(bound)) for bound in limits.ELASTICITY_RANGE)
+MARKDOWN_CAP = Decimal(str(limits.MAX_MARKDOWN))
 MARKDOWN_STEP = Decimal("0.05")
 LIFT_PER_MARKDOWN = Decimal("1.5")
 

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from planning.services import events
 
@@ -35,15 +36,11 @@ CLOSE_NOT_FOUND = 4404
 
 
 def heartbeat_interval():
-    from planning.services.workflow import setting
-
-    return float(setting("WEBSOCKET_HEARTBEAT_SECONDS", 30.0))
+    return settings.WEBSOCKET_HEARTBEAT_SECONDS
 
 
 def catchup_interval():
-    from planning.services.workflow import setting
-
-    return float(setting("WEBSOCKET_CATCHUP_SECONDS", 5.0))
+    return settings.WEBSOCKET_CATCHUP_SECONDS
 
 
 @database_sync_to_async

@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from mlpipeline.limits import ELASTICITY_RANGE, MAX_HORIZON_WEEKS, MAX_MARKDOWN, MIN_HORIZON_WEEKS, SAFETY_STOCK_RANGE
+
 
 class Category(models.Model):
     id = models.SlugField(primary_key=True, max_length=64, help_text='e.g. "womens_dresses"')
@@ -349,7 +351,7 @@ class Forecast(models.Model):
     )
     season_start_date = models.DateField()
     horizon_weeks = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(52)]
+        validators=[MinValueValidator(MIN_HORIZON_WEEKS), MaxValueValidator(MAX_HORIZON_WEEKS)]
     )
     # [{"week": 1, "week_start": "2025-03-01", "units": 812.3, "lower": ..., "upper": ...}, ...]
     weekly = models.JSONField()
@@ -396,7 +398,7 @@ class Allocation(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     demand_units = models.PositiveIntegerField()
     safety_stock_pct = models.FloatField(
-        validators=[MinValueValidator(0.10), MaxValueValidator(0.30)]
+        validators=[MinValueValidator(SAFETY_STOCK_RANGE[0]), MaxValueValidator(SAFETY_STOCK_RANGE[1])]
     )
     manufacturing_qty = models.PositiveIntegerField()
     holdback_pct = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
@@ -421,7 +423,7 @@ class Allocation(models.Model):
                 condition=Q(dc_available__lte=F("holdback_qty")), name="allocation_dc_within_holdback"
             ),
             models.CheckConstraint(
-                condition=Q(safety_stock_pct__gte=0.10) & Q(safety_stock_pct__lte=0.30),
+                condition=Q(safety_stock_pct__gte=SAFETY_STOCK_RANGE[0]) & Q(safety_stock_pct__lte=SAFETY_STOCK_RANGE[1]),
                 name="allocation_safety_stock_range",
             ),
             models.CheckConstraint(
@@ -452,7 +454,7 @@ class StoreAllocation(models.Model):
 
 class WeeklyActual(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="actuals")
-    week = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(52)])
+    week = models.PositiveSmallIntegerField(validators=[MinValueValidator(MIN_HORIZON_WEEKS), MaxValueValidator(MAX_HORIZON_WEEKS)])
     store = models.ForeignKey(Store, on_delete=models.PROTECT)
     units = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -542,8 +544,8 @@ class MarkdownDecision(models.Model):
     sell_through = models.FloatField(validators=[MinValueValidator(0)])
     target = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
     gap = models.FloatField()
-    elasticity = models.FloatField(validators=[MinValueValidator(1.0), MaxValueValidator(3.0)])
-    markdown_pct = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(0.40)])
+    elasticity = models.FloatField(validators=[MinValueValidator(ELASTICITY_RANGE[0]), MaxValueValidator(ELASTICITY_RANGE[1])])
+    markdown_pct = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(MAX_MARKDOWN)])
     expected_lift = models.FloatField(validators=[MinValueValidator(0)])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECOMMENDED)
     decided_by = models.ForeignKey(
@@ -558,11 +560,11 @@ class MarkdownDecision(models.Model):
             # At most one markdown per season (SPEC §2.5).
             models.UniqueConstraint(fields=["season"], name="markdown_one_per_season"),
             models.CheckConstraint(
-                condition=Q(markdown_pct__gte=0) & Q(markdown_pct__lte=0.40),
+                condition=Q(markdown_pct__gte=0) & Q(markdown_pct__lte=MAX_MARKDOWN),
                 name="markdown_pct_range",
             ),
             models.CheckConstraint(
-                condition=Q(elasticity__gte=1.0) & Q(elasticity__lte=3.0),
+                condition=Q(elasticity__gte=ELASTICITY_RANGE[0]) & Q(elasticity__lte=ELASTICITY_RANGE[1]),
                 name="markdown_elasticity_range",
             ),
         ]

@@ -8,13 +8,14 @@ from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import BaseModel, ConfigDict
 
+from mlpipeline.limits import MAX_HORIZON_WEEKS, MIN_HORIZON_WEEKS
 from planning.services import allocation as plans
 
 # Integers that reach a database query are bounded by what SQLite and PostgreSQL's bigint hold,
 # so an absurd id or offset is a 422, never an overflow inside the database driver.
 MAX_DB_INT = 2**63 - 1
 DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
-SeasonWeek = Annotated[int, Field(ge=1, le=52)]
+SeasonWeek = Annotated[int, Field(ge=MIN_HORIZON_WEEKS, le=MAX_HORIZON_WEEKS)]
 EventSeq = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
 
 

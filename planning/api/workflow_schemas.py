@@ -6,6 +6,9 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict
 
+from mlpipeline.limits import DEFAULT_ELASTICITY
+from mlpipeline.limits import ELASTICITY_RANGE as ELASTICITY
+from mlpipeline.limits import SAFETY_STOCK_RANGE as SAFETY_STOCK
 from planning.api.schemas import ClusterAllocationOut, DbId, MarkdownOut, MarkdownPreviewOut, OrderOut, StrictIn
 from planning.api.season_schemas import SeasonParametersIn, SeasonParametersOut
 
@@ -141,7 +144,7 @@ class EventsOut(Schema):
 class ManufacturingApprovalIn(StrictIn):
     workflow_id: UUID
     action: Literal["modify", "accept"]
-    safety_stock_pct: float | None = Field(None, ge=0.10, le=0.30,
+    safety_stock_pct: float | None = Field(None, ge=SAFETY_STOCK[0], le=SAFETY_STOCK[1],
                                            description="0.10..0.30; required for modify, default for accept: the proposed one")
     note: str | None = Field(None, max_length=2000)
 
@@ -149,7 +152,7 @@ class ManufacturingApprovalIn(StrictIn):
 class MarkdownApprovalIn(StrictIn):
     workflow_id: UUID
     action: Literal["modify", "accept"]
-    elasticity_coefficient: float | None = Field(None, ge=1.0, le=3.0,
+    elasticity_coefficient: float | None = Field(None, ge=ELASTICITY[0], le=ELASTICITY[1],
                                                  description="1.0..3.0; required for modify, default for accept: the recommended one")
     note: str | None = Field(None, max_length=2000)
 
@@ -174,7 +177,7 @@ class DebugDemandIn(StrictIn):
 
 
 class DebugInventoryIn(DebugDemandIn):
-    safety_stock_pct: float | None = Field(None, ge=0.10, le=0.30)
+    safety_stock_pct: float | None = Field(None, ge=SAFETY_STOCK[0], le=SAFETY_STOCK[1])
 
 
 class DebugPricingIn(StrictIn):
@@ -182,7 +185,7 @@ class DebugPricingIn(StrictIn):
     units_sold: float | None = Field(None, ge=0)
     manufacturing_qty: int | None = Field(None, gt=0)
     target_sell_through: float = Field(0.60, ge=0, le=1)
-    elasticity_coefficient: float = Field(2.0, ge=1.0, le=3.0)
+    elasticity_coefficient: float = Field(DEFAULT_ELASTICITY, ge=ELASTICITY[0], le=ELASTICITY[1])
     parameters: SeasonParametersIn | None = Field(None, description="To show the markdown checkpoint schedule")
 
 

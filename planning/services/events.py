@@ -12,6 +12,7 @@ import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -82,9 +83,7 @@ def broadcast(workflow_id, message):
 def broadcast_timeout():
     """Seconds one broadcast may take (BROADCAST_TIMEOUT_SECONDS, default 2). A Redis that accepts
     connections but never answers would otherwise hold each event for the client's own 5 s."""
-    from planning.services.workflow import setting
-
-    return float(setting("BROADCAST_TIMEOUT_SECONDS", 2.0))
+    return settings.BROADCAST_TIMEOUT_SECONDS
 
 
 async def _bounded_group_send(layer, group, payload, timeout):

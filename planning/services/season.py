@@ -41,7 +41,7 @@ from agents.season_tools import (
     season_stock_position,
     stock_alert_message,
 )
-from mlpipeline import metrics
+from mlpipeline import limits, metrics
 from mlpipeline.allocation import replenishment_due
 from mlpipeline.stock import EMERGENCY_ORDER, OVERSTOCK_REVIEW
 from planning import jobs
@@ -65,7 +65,6 @@ logger = logging.getLogger(__name__)
 
 Status = Workflow.Status
 MARKDOWN_OPTIONS = ["modify", "accept"]
-DEFAULT_ELASTICITY = 2.0
 # USD per million tokens (input, output); unknown models show tokens without a cost.
 LLM_PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-mini": (0.40, 1.60),
               "gpt-4.1": (2.00, 8.00), "gpt-4.1-nano": (0.10, 0.40)}
@@ -450,7 +449,7 @@ def _markdown_checkpoint(season, allocation, week, units_sold, pct):
         return markdown_dict(existing)
     ctx = StepContext(step=MARKDOWN, parameters=params, inputs={
         "units_sold": units_sold, "manufacturing_qty": allocation.manufacturing_qty,
-        "target": params.get("markdown_threshold") or 0.60, "elasticity": DEFAULT_ELASTICITY,
+        "target": params.get("markdown_threshold") or 0.60, "elasticity": limits.DEFAULT_ELASTICITY,
     })
     outcome = engine.run_agent_step(season, MARKDOWN, ctx, progress_range=(pct, pct), extra={"week": week})
     md = outcome.outputs["markdown"]
@@ -468,7 +467,7 @@ def _markdown_checkpoint(season, allocation, week, units_sold, pct):
         events.emit(season.pk, events.AGENT_PROGRESS, agent="pricing", progress_pct=pct, week=week,
                     message=f"Markdown checkpoint: on track ({md['formula']}); no markdown needed")
         return markdown_dict(decision)
-    data = {**markdown_dict(decision), "elasticity_range": [1.0, 3.0]}
+    data = {**markdown_dict(decision), "elasticity_range": list(limits.ELASTICITY_RANGE)}
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().get(pk=season.pk)
         outputs = dict(locked.step_outputs or {})

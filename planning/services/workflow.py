@@ -26,7 +26,6 @@ background thread) and from ``manage.py recover_workflows`` (e.g. from cron or a
 worker restart).
 """
 import logging
-import os
 import threading
 import time
 from contextlib import contextmanager
@@ -42,6 +41,7 @@ from agents.orchestration import DEMAND, INVENTORY, PRICING, REFORECAST, STEP_AG
 from agents.parameters import PLANNER_FIELDS, ParameterError, parse_parameters
 from agents.season_tools import ToolError, allocate_to_stores, size_manufacturing_order
 from planning import jobs
+from mlpipeline import limits
 from planning.errors import Conflict, Invalid, NotFound
 from planning.models import Allocation, Approval, Category, Forecast, Store, StoreCluster, Workflow
 from planning.services import allocation as plans
@@ -67,28 +67,16 @@ _METADATA_CHOICES = {"confidence": ("high", "medium", "low"), "extractor": ("rul
 Status = Workflow.Status
 
 
-def setting(name, default):
-    """A Django setting, else the environment variable of the same name, else the default."""
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    return type(default)(raw)
-
-
 def heartbeat_seconds():
-    return float(setting("WORKFLOW_HEARTBEAT_SECONDS", 10.0))
+    return settings.WORKFLOW_HEARTBEAT_SECONDS
 
 
 def stale_seconds():
-    return float(setting("WORKFLOW_STALE_SECONDS", 120.0))
+    return settings.WORKFLOW_STALE_SECONDS
 
 
 def max_recoveries():
-    return int(setting("WORKFLOW_MAX_RECOVERIES", 2))
+    return settings.WORKFLOW_MAX_RECOVERIES
 
 
 # --- starting workflows -------------------------------------------------------------------------
@@ -418,7 +406,7 @@ def manufacturing_approval_data(workflow, inventory_outputs):
         "replenishment_strategy": workflow.parameters["replenishment_strategy"],
         "safety_stock_pct": order["safety_stock_pct"],
         "default_safety_stock_pct": order["default_safety_stock_pct"],
-        "safety_stock_range": [0.10, 0.30],
+        "safety_stock_range": list(limits.SAFETY_STOCK_RANGE),
         "manufacturing_qty": order["manufacturing_qty"],
         "holdback_pct": order["holdback_pct"],
         "initial_allocation": order["initial_qty"],
@@ -778,7 +766,7 @@ def recover_interrupted_workflows(*, stale_after=None, max_attempts=None, now=No
 def recover_on_startup():
     """Called at ASGI start-up: recovery in a background thread, so a slow or unavailable database
     never delays serving. Set WORKFLOW_RECOVER_ON_START=False to skip it."""
-    if not setting("WORKFLOW_RECOVER_ON_START", True):
+    if not settings.WORKFLOW_RECOVER_ON_START:
         return None
 
     def work():

@@ -1,0 +1,9 @@
+"""The planner's business limits (SPEC §3, §4), defined once: the math checks them, and the API
+schemas, the agents' guardrails, the models' constraints and the pages' inputs import them."""
+
+MIN_HORIZON_WEEKS = 1
+MAX_HORIZON_WEEKS = 52
+SAFETY_STOCK_RANGE = (0.10, 0.30)  # the share added to forecast demand in the manufacturing order
+ELASTICITY_RANGE = (1.0, 3.0)  # markdown = gap x elasticity
+DEFAULT_ELASTICITY = 2.0
+MAX_MARKDOWN = 0.40
