@@ -422,7 +422,7 @@ class MarkdownOut(MarkdownPreviewOut):
 
 class VarianceOut(Schema):
     season_id: UUID
-    week: int = Field(..., examples=[4])
+    week_number: int = Field(..., examples=[4])
     forecast_id: int = Field(..., description="The baseline forecast the week was compared with")
     forecasted_cumulative: float = Field(..., examples=[2550.0], description="Baseline units, weeks 1..N")
     actual_cumulative: int = Field(..., examples=[3200], description="Units sold, weeks 1..N")
@@ -436,12 +436,20 @@ class VarianceOut(Schema):
     emergency: bool = Field(..., description="Selling more than 0.30 above plan with a shortage: emergency-order alert")
     shortage_units: int | None = Field(None, examples=[2480], description=(
         "Emergency order: units still needed beyond all the stock the season holds (DC + stores)"))
-    stock_alert: str = Field(..., examples=["emergency_order"], description=(
-        "emergency_order (above plan, short), overstock_review (more than 0.30 below plan) or empty"))
+    stock_alert: str | None = Field(None, examples=["emergency_order"], description=(
+        "emergency_order (above plan, short), overstock_review (more than 0.30 below plan) or null"))
     units_at_risk: int | None = Field(None, examples=[12000], description=(
         "Over-stock review: units the season holds beyond what the rest of the season needs"))
     action_taken: str = Field(..., examples=["reforecast"])
     created_at: datetime
+
+    @staticmethod
+    def resolve_week_number(check):
+        return check.week
+
+    @staticmethod
+    def resolve_stock_alert(check):
+        return check.stock_alert or None
 
     @staticmethod
     def resolve_forecasted_cumulative(check):

@@ -177,6 +177,7 @@ def test_markdown_404_until_checkpoint(viewer_api, season):
 def test_variance_of_a_week(viewer_api, season):
     workflow, forecast = season
     body = viewer_api.get(f"/api/variance/{forecast.id}/week/1").json()
+    assert body["week_number"] == 1 and body["stock_alert"] is None
     assert body["forecasted_cumulative"] == 480.0 and body["actual_cumulative"] == 420
     assert body["variance_pct"] == 0.125 and body["signed_variance"] == -0.125
     assert body["direction"] == "under" and body["band"] == "amber"
