@@ -51,7 +51,6 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from . import baselines, combination, intervals
-from .metrics import wape
 
 logger = logging.getLogger(__name__)
 _GLOBAL_RNG_LOCK = threading.Lock()
@@ -190,7 +189,7 @@ def forecast_demand(
             for name in BASELINE_NAMES:
                 try:
                     fits[name] = _run(name, BASELINES[name], *fit_args)
-                except Exception as exc:
+                except Exception:
                     logger.info("%s not available", name, exc_info=True)
             method, weights = _method_and_weights(fits, notes)
             if weighting != "equal":

@@ -1,11 +1,10 @@
-import numpy as np
 import pandas as pd
 import pytest
 
 from mlpipeline import forecasting as fc
 from mlpipeline import series_backtest
 from mlpipeline.forecasting import validated_history
-from mlpipeline.series_catalog import EvaluationSeries, generated_series, real_series
+from mlpipeline.series_catalog import generated_series, real_series
 from mlpipeline.tests.test_forecasting import constant_model
 
 

@@ -1,7 +1,7 @@
 """Schemas of a season's parameters, its results (the committed plan) and its report: what
 POST /api/workflows/forecast takes and GET /api/workflows/{id}/results and /report answer."""
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from ninja import Field, Schema
