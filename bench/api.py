@@ -58,12 +58,12 @@ def seed(folder: Path) -> tuple[str, int]:
     from mlpipeline.synthetic import generate_stores, write_history_csv, write_stores_csv
     from planning.models import ApiToken
     from planning.roles import VIEWER, add_to_role
-    from planning.services import ingest
+    from planning.services import history_import, store_import
 
     call_command("migrate", verbosity=0, skip_checks=True)
     stores = generate_stores(50)
-    ingest.import_stores(write_stores_csv(folder / "stores.csv", stores))
-    ingest.import_historical_sales(write_history_csv(folder / "history.csv", stores=stores))
+    store_import.import_stores(write_stores_csv(folder / "stores.csv", stores))
+    history_import.import_historical_sales(write_history_csv(folder / "history.csv", stores=stores))
     user = get_user_model().objects.create_user("bench-viewer")
     add_to_role(user, VIEWER)
     _, token = ApiToken.issue(user, "bench")

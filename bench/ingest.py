@@ -70,14 +70,14 @@ def child(stores_csv: str, history_csv: str):
     django.setup()
     from django.core.management import call_command
 
-    from planning.services import ingest
+    from planning.services import history_import, store_import
 
     call_command("migrate", verbosity=0, skip_checks=True)
-    ingest.import_stores(stores_csv)
+    store_import.import_stores(stores_csv)
     timings = []
     for _ in range(2):
         started = time.perf_counter()
-        report = ingest.import_historical_sales(history_csv)
+        report = history_import.import_historical_sales(history_csv)
         timings.append(time.perf_counter() - started)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": report["rows_imported"], "first": timings[0], "again": timings[1],

@@ -48,9 +48,7 @@ def seed(folder):
 
     from mlpipeline import synthetic
     from planning.roles import PLANNER, add_to_role
-    from planning.services import ingest
-    from planning.services import season as season_service
-    from planning.services import workflow as engine
+    from planning.services import actuals_import, season as season_service, workflow as engine
 
     call_command("migrate", verbosity=0)
     call_command("loaddata", "clusters", "stores", "categories", verbosity=0)
@@ -69,7 +67,7 @@ def seed(folder):
     for week in range(1, 9):
         path = high[0] if week == 1 else normal[week - 1]
         with open(path, "rb") as handle:
-            ingest.import_weekly_actuals(season, week, handle, user=planner, filename=path.name)
+            actuals_import.import_weekly_actuals(season, week, handle, user=planner, filename=path.name)
         season.refresh_from_db()
         if season.pending_approval == "approve_markdown":
             season_service.approve_markdown(season.pk, "accept", user=planner)

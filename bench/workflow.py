@@ -62,14 +62,14 @@ def seed(folder: Path):
     from mlpipeline import synthetic
     from planning.models import ApiToken
     from planning.roles import PLANNER, add_to_role
-    from planning.services import ingest
+    from planning.services import history_import, store_import
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, skip_checks=True)
     stores = synthetic.generate_stores(50)
-    ingest.import_stores(synthetic.write_stores_csv(folder / "stores.csv", stores))
+    store_import.import_stores(synthetic.write_stores_csv(folder / "stores.csv", stores))
     daily = synthetic.generate_daily_sales(stores, categories=CATEGORIES)
-    report = ingest.import_historical_sales(synthetic.write_history_csv(folder / "history.csv", daily))
+    report = history_import.import_historical_sales(synthetic.write_history_csv(folder / "history.csv", daily))
     user = get_user_model().objects.create_user("bench-planner")
     add_to_role(user, PLANNER)
     _, token = ApiToken.issue(user, "bench")
@@ -141,14 +141,14 @@ def bench_runs(token):
 def bench_peer(token):
     """Import the peer files as they are and plan their three categories (season 2025-02-17)."""
     from planning.models import Category
-    from planning.services import ingest
+    from planning.services import history_import, store_import
 
     if not (PEER / "historical_sales_2022_2024.csv").is_file():
         return []
     client = client_for(token)
     started = time.perf_counter()
-    ingest.import_stores(PEER / "store_attributes.csv")
-    report = ingest.import_historical_sales(PEER / "historical_sales_2022_2024.csv")
+    store_import.import_stores(PEER / "store_attributes.csv")
+    report = history_import.import_historical_sales(PEER / "historical_sales_2022_2024.csv")
     imported = time.perf_counter() - started
     names = ("Women's Dresses", "Men's Shirts", "Accessories")
     ids = list(Category.objects.filter(name__in=names).values_list("pk", flat=True))

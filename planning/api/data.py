@@ -18,7 +18,7 @@ from planning.api.throttling import UPLOADS
 from planning.errors import NotFound, PayloadTooLarge
 from planning.models import Workflow
 from planning.roles import PLANNER
-from planning.services import ingest
+from planning.services import actuals_import, history_import, store_import
 
 router = Router(tags=["data"], throttle=UPLOADS)
 
@@ -76,7 +76,7 @@ def upload_historical_sales(request, file: File[UploadedFile]):
     message, and nothing is written. Rows for a (store, category, date) already stored are
     replaced. Categories are created from the names in the file."""
     require_role(request, PLANNER)
-    return ingest.import_historical_sales(file, filename=_filename(file), user=request.auth)
+    return history_import.import_historical_sales(file, filename=_filename(file), user=request.auth)
 
 
 @router.post("/data/upload-stores", response={200: StoresUploadOut, **UPLOAD_ERRORS})
@@ -84,7 +84,7 @@ def upload_historical_sales(request, file: File[UploadedFile]):
 def upload_stores(request, file: File[UploadedFile]):
     """Import store attributes (upsert by store_id), then recompute the store clusters."""
     require_role(request, PLANNER)
-    return ingest.import_stores(file, filename=_filename(file), user=request.auth)
+    return store_import.import_stores(file, filename=_filename(file), user=request.auth)
 
 
 @router.post(
@@ -106,6 +106,6 @@ def upload_weekly_sales(
     season = Workflow.objects.filter(pk=workflow_id).first()
     if season is None:
         raise NotFound(f"Unknown workflow {workflow_id}.")
-    return ingest.import_weekly_actuals(
+    return actuals_import.import_weekly_actuals(
         season, week_number, file, overwrite=overwrite, user=request.auth, filename=_filename(file)
     )

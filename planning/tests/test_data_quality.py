@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from planning.services import data_quality, ingest
+from planning.services import data_quality, history_import
 
 FIRST = date(2024, 1, 1).toordinal()
 
@@ -60,7 +60,7 @@ def test_upload_and_stored_history_agree(demo_stores):
             if store == "S002" and offset == 3:
                 continue  # one missing store-day
             lines.append(f"{day},Accessories,{store},{0 if 14 <= offset < 21 else 5}")
-    report = ingest.import_historical_sales(io.BytesIO("\n".join(lines).encode()))
+    report = history_import.import_historical_sales(io.BytesIO("\n".join(lines).encode()))
     uploaded = report["data_quality"]
     assert uploaded["missing_store_days"] == 1 and uploaded["zero_weeks"] == 1
     assert uploaded["categories"][0]["zero_weeks"] == ["2024-01-15"]

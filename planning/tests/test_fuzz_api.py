@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from planning.models import ApiToken
-from planning.services.ingest import import_weekly_actuals
+from planning.services.actuals_import import import_weekly_actuals
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import week_units
 

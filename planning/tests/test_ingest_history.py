@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from planning.errors import PlanningError
 from planning.models import Category, DataUpload, HistoricalSale
-from planning.services import ingest
+from planning.services import csv_files, history_import
 
 URL = "/api/data/upload-historical-sales"
 HEADER = "date,category,store_id,quantity_sold,revenue\n"
@@ -40,7 +40,7 @@ def stores(db):
 @pytest.fixture
 def stored(stores):
     """Demo stores plus three stored rows, to show that a failed upload leaves them alone."""
-    ingest.import_historical_sales(io.BytesIO(GOOD.encode()), filename="seed.csv")
+    history_import.import_historical_sales(io.BytesIO(GOOD.encode()), filename="seed.csv")
     return counts()
 
 
@@ -142,7 +142,7 @@ def test_duplicate_rows_in_file_name_the_first(planner_api, stored):
 
 
 def test_duplicates_and_row_numbers_across_chunks_and_blank_lines(planner_api, stored, monkeypatch):
-    monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 2)
     text = HEADER + "2024-03-01,Accessories,S001,1,\n\n2024-03-02,Accessories,S001,1,\n" \
                     "2024-03-03,Accessories,S001,1,\n2024-03-01,Accessories,S001,-1,\n"
     response = upload(planner_api, text)
@@ -158,7 +158,7 @@ def test_errors_are_capped_with_the_total_in_detail(planner_api, stored):
     response = upload(planner_api, text)
     body = response.json()
     assert response.status_code == 422
-    assert len(body["errors"]) == ingest.MAX_REPORTED_ERRORS
+    assert len(body["errors"]) == csv_files.MAX_REPORTED_ERRORS
     assert body["detail"].startswith("140 problems found; the first 100 are listed")
     assert [e["row"] for e in body["errors"]] == list(range(2, 102))
     assert counts() == stored
@@ -292,7 +292,7 @@ def test_any_file_is_imported_or_refused_cleanly(stores, header, rows, newline):
     text = ",".join(header) + newline + "".join(",".join(row) + newline for row in rows)
     before = counts()
     try:
-        report = ingest.import_historical_sales(io.BytesIO(text.encode()))
+        report = history_import.import_historical_sales(io.BytesIO(text.encode()))
     except PlanningError as exc:
         assert exc.status in (413, 415, 422) and exc.detail
         assert counts() == before

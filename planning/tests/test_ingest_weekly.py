@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from planning.errors import Invalid, PlanningError, UnsupportedMediaType
 from planning.models import DataUpload, WeeklyActual, Workflow
-from planning.services.ingest import parse_weekly_actuals, plan_store_ids, week_dates
+from planning.services.actuals_import import parse_weekly_actuals, plan_store_ids, week_dates
 from planning.tests.season_fixtures import *  # noqa: F401,F403  (planned_season and its fixtures)
 from planning.tests.season_fixtures import week_units
 

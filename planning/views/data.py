@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from planning.api.throttling import UPLOADS
 from planning.errors import Invalid, PayloadTooLarge, PlanningError
 from planning.models import Category, DataUpload, Store, StoreCluster
-from planning.services import data_quality, ingest
+from planning.services import data_quality, history_import, store_import
 from planning.views.access import can_plan, planner_required, rate_limited
 
 
@@ -24,14 +24,14 @@ def data_page(request):
 @require_POST
 @rate_limited(UPLOADS)
 def upload_history(request):
-    return _upload(request, ingest.import_historical_sales, "history")
+    return _upload(request, history_import.import_historical_sales, "history")
 
 
 @planner_required
 @require_POST
 @rate_limited(UPLOADS)
 def upload_stores(request):
-    return _upload(request, ingest.import_stores, "stores")
+    return _upload(request, store_import.import_stores, "stores")
 
 
 def chosen_file(request, missing="Choose a CSV file to upload."):

@@ -11,9 +11,7 @@ from planning.api.throttling import UPLOADS
 from planning.errors import Invalid, PlanningError
 from planning.models import Workflow
 from planning.selectors.agent_cards import cards_context
-from planning.services import ingest
-from planning.services import season as season_service
-from planning.services import workflow as engine
+from planning.services import actuals_import, season as season_service, workflow as engine
 from planning.views import season_data
 from planning.views.access import can_plan, planner_required, rate_limited
 from planning.views.data import chosen_file
@@ -117,7 +115,7 @@ def upload_actuals(request, season_id):
     try:
         upload = chosen_file(request, "Choose the CSV file of the week's actuals.")
         week = _week(request.POST.get("week"))
-        report = ingest.import_weekly_actuals(
+        report = actuals_import.import_weekly_actuals(
             season, week, upload, overwrite=request.POST.get("overwrite") == "true",
             user=request.user, filename=upload.name,
         )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from planning.errors import PlanningError
-from planning.services import ingest
+from planning.services import history_import
 
 SHOWN_ERRORS = 20
 
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No file at {path}.")
         try:
-            report = ingest.import_historical_sales(path, filename=path.name)
+            report = history_import.import_historical_sales(path, filename=path.name)
         except PlanningError as exc:
             lines = [exc.detail] + [
                 f"  row {e['row']}, {e['column']}: {e['message']}"
