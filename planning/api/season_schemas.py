@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from planning.api.schemas import (
     AllocationOut,
+    ClusterShareOut,
     ForecastOut,
     MarkdownOut,
     OrderOut,
@@ -76,16 +77,10 @@ class SeasonParametersOut(Schema):
     reason: str | None = Field(None, description="A re-forecast's reason")
 
 
-class ClusterSplitOut(Schema):
-    cluster_id: str
-    share: float
-    units: float
-
-
 class ClusteringResultOut(Schema):
     source: str | None = Field(None, description="stores (from the store import) or computed (now)")
     silhouette: float | None = None
-    distribution: list[ClusterSplitOut]
+    distribution: list[ClusterShareOut]
 
 
 class MarkdownScheduleOut(Schema):

@@ -225,6 +225,7 @@ def process_week(season_id, week):
     actual = weekly_actuals(season, week)
     forecast_cum = sum(baseline.weekly_units()[:week])
     actual_cum = sum(actual)
+    stock = store_stock(season, allocation, week)  # read once: the re-forecast, alert and shipments use it
 
     events.emit(season.pk, events.AGENT_STARTED, agent="demand", step="variance_check", week=week)
     variance = check_variance(actual_cum, forecast_cum, _threshold())
@@ -238,7 +239,7 @@ def process_week(season_id, week):
         reason = (f"Automatic re-forecast after week {week}: variance {variance['variance']:.1%} "
                   f"> {variance['threshold']:.0%}")
         ctx = StepContext(step=REFORECAST, parameters=season.parameters,
-                          inputs=reforecast_inputs(season, reason=reason, through=week),
+                          inputs=reforecast_inputs(season, reason=reason, through=week, stock=stock),
                           cache=forecasting.DbFitCache(season.category_id))
         events.emit(season.pk, events.AGENT_COMPLETED, agent="demand", step="variance_check", week=week,
                     duration_seconds=round(time.perf_counter() - started, 3),
@@ -256,8 +257,10 @@ def process_week(season_id, week):
                     duration_seconds=round(time.perf_counter() - started, 3),
                     result={**variance, "action": "none", "summary": f"No re-forecast: {why}."})
 
-    position = _stock_position(season, allocation, week, reforecast["updated_total"] if reforecast
-                               else baseline.total_units, actual_cum, variance["signed_variance"])
+    allocation.refresh_from_db()  # the DC before this week's shipments
+    position = season_stock_position(reforecast["updated_total"] if reforecast else baseline.total_units,
+                                     actual_cum, allocation.dc_available, _on_hand(stock),
+                                     variance["signed_variance"])
     alert = None
     if position["alert"]:
         alert = {**position, "variance": variance["variance"], "direction": variance["direction"]}
@@ -265,7 +268,7 @@ def process_week(season_id, week):
                     message=stock_alert_message(position, week, variance["signed_variance"]), alert=alert)
         actions.append("emergency order alert" if position["alert"] == EMERGENCY_ORDER else "over-stock review")
 
-    replenishment = _replenish(season, allocation, week, pct)
+    replenishment = _replenish(season, allocation, week, pct, stock)
     if replenishment and replenishment["shipped_total"]:
         actions.append(f"replenished {replenishment['shipped_total']:,}")
 
@@ -321,16 +324,14 @@ def _week_result(season, week, check, **details):
     return result
 
 
-def _stock_position(season, allocation, week, season_total, sold_to_date, signed_variance):
-    """The week's stock position (before its replenishment: shipments only move stock from the
-    DC to stores): units still needed vs the DC and the stores' stock."""
-    on_hand = sum(s["on_hand"] for s in store_stock(season, allocation, week).values())
-    allocation.refresh_from_db()
-    return season_stock_position(season_total, sold_to_date, allocation.dc_available, on_hand, signed_variance)
+def _on_hand(stock):
+    """Units on hand in all stores, from ``store_stock``."""
+    return sum(s["on_hand"] for s in stock.values())
 
 
-def reforecast_inputs(season, *, reason, through=None):
-    """The REFORECAST step's inputs for the season after ``through`` weeks (default: all uploaded)."""
+def reforecast_inputs(season, *, reason, through=None, stock=None):
+    """The REFORECAST step's inputs for the season after ``through`` weeks (default: all uploaded);
+    ``stock`` is ``store_stock`` after that week when the caller already read it."""
     through = season.current_week if through is None else through
     baseline = baseline_for_week(season, max(through, 1)) if through else plans.current_forecast(season)
     params = season.parameters
@@ -349,7 +350,7 @@ def reforecast_inputs(season, *, reason, through=None):
                                                     params.get("weighting", "equal"), actuals=actual),
         "sold_to_date": sum(actual),
         "dc_available": allocation.dc_available if allocation else 0,
-        "store_on_hand": (sum(s["on_hand"] for s in store_stock(season, allocation, through).values())
+        "store_on_hand": (_on_hand(stock if stock is not None else store_stock(season, allocation, through))
                           if allocation and through else 0),
         "reason": reason,
         "baseline_version": baseline.version,
@@ -393,7 +394,7 @@ def store_stock(season, allocation, through):
     return stock
 
 
-def _replenish(season, allocation, week, pct):
+def _replenish(season, allocation, week, pct, stock):
     params = season.parameters
     strategy = params["replenishment_strategy"]
     horizon = season.horizon_weeks
@@ -409,7 +410,6 @@ def _replenish(season, allocation, week, pct):
     original = plans.original_forecast(season)
     current = plans.current_forecast(season)
     scale = current.total_units / original.total_units if original and original.total_units else 1.0
-    stock = store_stock(season, allocation, week)
     rows = [{"store_id": store_id, "remaining_planned": s["allocated"] * scale - s["shipped"],
              "on_hand": s["on_hand"]} for store_id, s in stock.items()]
     plan = plan_replenishment_shipments(rows, horizon - week, allocation.dc_available)

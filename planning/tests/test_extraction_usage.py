@@ -3,6 +3,7 @@
 records its own usage under an extraction id; a season names that id; a rejected request writes
 nothing."""
 import uuid
+from datetime import date
 
 import pytest
 from django.test import Client
@@ -16,6 +17,7 @@ from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import PARAMS
 
 URL = "/api/workflows/forecast"
+PARAMS_REFERENCE = date(2025, 1, 15)
 TEXT = "12-week season starting March 1st. Weekly replenishment, 45% holdback. Markdown at week 6."
 
 
@@ -97,9 +99,6 @@ def llm_extraction_of(user, tokens=(120, 30, 150)):
         owner=user, user_input=TEXT, reference_date=PARAMS_REFERENCE, extractor="llm", confidence=result.confidence,
         reasoning=result.reasoning, missing=list(result.missing), parameters=result.parameters.model_dump(mode="json"),
         token_usage=dict(zip(extractions.USAGE_KEYS, (1, *tokens))))
-
-
-PARAMS_REFERENCE = __import__("datetime").date(2025, 1, 15)
 
 
 def test_a_season_started_from_an_extraction_is_billed_its_tokens_once(seeded, planner, planner_api, inline_jobs,
