@@ -6,20 +6,8 @@ from datetime import date
 
 import pytest
 
-from agents.extraction import (
-    ExtractionResult,
-    confidence_for,
-    extract_parameters,
-    normalise,
-    percent_value,
-    words_to_number,
-)
-from agents.parameters import (
-    ParameterError,
-    SeasonParameters,
-    default_start_date,
-    parse_parameters,
-)
+from agents.extraction import ExtractionResult, confidence_for, extract_parameters
+from agents.parameters import ParameterError, SeasonParameters, default_start_date, parse_parameters
 
 REFERENCE = date(2025, 1, 15)  # a Wednesday; the default start is Monday 2025-01-20
 CORE = ["forecast_horizon_weeks", "season_start_date", "replenishment_strategy", "dc_holdback_percentage"]
@@ -310,30 +298,3 @@ def test_empty_or_over_long_input_raises(text: str) -> None:
 def test_input_of_exactly_1000_characters_is_accepted() -> None:
     text = SPEC_TEXT + " " * (1000 - len(SPEC_TEXT))
     assert isinstance(extract_parameters(text, REFERENCE), ExtractionResult)
-
-
-# --- building blocks -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("words", "value"),
-    [("twelve", 12), ("twenty-six", 26), ("forty five", 45), ("one hundred and fifty", 150),
-     ("a hundred", 100), ("sixth", 6), ("twenty-first", 21)],
-)
-def test_words_to_number(words: str, value: int) -> None:
-    assert words_to_number(words) == value
-
-
-def test_normalise_spells_numbers_as_digits() -> None:
-    normalised = normalise("Twenty-six weeks, the first of April, forty-five percent")
-    assert normalised == "26 weeks, the 1st of april, 45 percent"
-    assert normalise("hold back a third") == "hold back a third"
-
-
-@pytest.mark.parametrize(
-    ("phrase", "value"),
-    [("45%", 0.45), ("45 percent", 0.45), ("0.45", 0.45), ("45", 0.45), ("0", 0.0), ("a quarter", 0.25),
-     ("half", 0.5), ("a third", 0.3333), ("12.5%", 0.125)],
-)
-def test_percent_value(phrase: str, value: float) -> None:
-    assert percent_value(phrase) == value
