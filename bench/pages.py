@@ -48,7 +48,7 @@ def seed(folder):
 
     from mlpipeline import synthetic
     from planning.roles import PLANNER, add_to_role
-    from planning.services import actuals_import, season as season_service, workflow as engine
+    from planning.services import actuals_import, approvals, season_start
 
     call_command("migrate", verbosity=0)
     call_command("loaddata", "clusters", "stores", "categories", verbosity=0)
@@ -56,9 +56,9 @@ def seed(folder):
     planner = get_user_model().objects.create_user("bench-planner")
     add_to_role(planner, PLANNER)
 
-    season = engine.start_forecast("womens_dresses", PARAMETERS, user=planner)
+    season = season_start.start_forecast("womens_dresses", PARAMETERS, user=planner)
     wait_for(season, "awaiting_approval")
-    engine.approve_manufacturing(season.pk, "accept", user=planner)
+    approvals.approve_manufacturing(season.pk, "accept", user=planner)
     wait_for(season, "completed")
     normal = synthetic.write_weekly_actuals_csvs(
         folder / "normal", synthetic.generate_future_season(None, "womens_dresses", SEASON_START))
@@ -70,7 +70,7 @@ def seed(folder):
             actuals_import.import_weekly_actuals(season, week, handle, user=planner, filename=path.name)
         season.refresh_from_db()
         if season.pending_approval == "approve_markdown":
-            season_service.approve_markdown(season.pk, "accept", user=planner)
+            approvals.approve_markdown(season.pk, "accept", user=planner)
             wait_for(season, "completed")
     return planner, season
 

@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
 )
 
 # Resume or fail workflows a dead process left running (in a background thread; see
-# planning.services.workflow.recover_on_startup; WORKFLOW_RECOVER_ON_START=False turns it off).
-from planning.services.workflow import recover_on_startup  # noqa: E402
+# planning.services.recovery.recover_on_startup; WORKFLOW_RECOVER_ON_START=False turns it off).
+from planning.services.recovery import recover_on_startup  # noqa: E402
 
 recover_on_startup()

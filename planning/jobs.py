@@ -1,5 +1,7 @@
-"""Where workflow steps run: in-process worker threads by default, Celery when
-CELERY_BROKER_URL is set. Callers use ``submit(task_name, *args)`` and never block a request."""
+"""Where jobs run. A job is a Celery task (``@shared_task`` in planning.tasks, found by the Celery
+app's autodiscovery). ``submit(task, *args)`` sends it to the Celery workers when
+CELERY_BROKER_URL is set; otherwise it runs the same task function on an in-process worker
+thread. Either way a request handler never blocks on a job."""
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -7,21 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from forecast_site.celery import app
+
 logger = logging.getLogger(__name__)
 
 _executor = None
 _executor_lock = threading.Lock()
-_TASKS = {}
-
-
-def task(name):
-    """Register a job function under ``name`` (the Celery task of the same name calls it)."""
-
-    def register(func):
-        _TASKS[name] = func
-        return func
-
-    return register
 
 
 def uses_celery():
@@ -36,35 +29,31 @@ def _pool():
         return _executor
 
 
-def run_registered(name, *args):
-    """Run a registered job here and now (on a job thread or a Celery worker). Its database
-    connection is checked before and closed after: a job takes seconds, so keeping a connection
-    between jobs (CONN_MAX_AGE, meant for the HTTP workers) would only hold it idle."""
+def _on_job_thread(task, *args):
+    """Run a task on a job thread. Its database connection is checked before and closed after: a
+    job takes seconds, so keeping a connection between jobs (CONN_MAX_AGE, meant for the HTTP
+    workers) would only hold it idle. (Celery workers do the same: forecast_site.celery.)"""
     close_old_connections()
     try:
-        return _TASKS[name](*args)
+        return task(*args)
     except Exception:
-        logger.exception("Job %s%r failed", name, args)
+        logger.exception("Job %s%r failed", getattr(task, "name", task), args)
         raise
     finally:
         connections.close_all()
 
 
-def submit(name, *args):
-    if name not in _TASKS:
-        raise KeyError(f"unknown job {name!r}")
+def submit(task, *args):
+    """Run ``task(*args)`` as a job; arguments are sent as strings (ids)."""
+    args = [str(a) for a in args]
     if uses_celery():
-        from forecast_site.celery import run_job
-
-        return run_job.delay(name, *[str(a) for a in args])
-    return _pool().submit(run_registered, name, *args)
+        return task.delay(*args)
+    return _pool().submit(_on_job_thread, task, *args)
 
 
 def health():
     if not uses_celery():
         return {"backend": "in-process"}
-    from forecast_site.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
     return {"backend": "celery"}

@@ -5,8 +5,7 @@ from planning.api.auth import require_role
 from planning.api.schemas import errors
 from planning.api.workflow_schemas import ApprovalOut, ManufacturingApprovalIn, MarkdownApprovalIn
 from planning.roles import PLANNER
-from planning.services import season as season_service
-from planning.services import workflow as engine
+from planning.services import approvals
 
 router = Router(tags=["approvals"])
 
@@ -17,7 +16,7 @@ def manufacturing(request, payload: ManufacturingApprovalIn):
     accept: commit and resume. 409 when the workflow is not waiting for this approval; a repeated
     identical accept by the same planner returns the committed result with replayed=true."""
     require_role(request, PLANNER)
-    return engine.approve_manufacturing(payload.workflow_id, payload.action, payload.safety_stock_pct,
+    return approvals.approve_manufacturing(payload.workflow_id, payload.action, payload.safety_stock_pct,
                                         note=payload.note or "", user=request.auth)
 
 
@@ -26,5 +25,5 @@ def markdown(request, payload: MarkdownApprovalIn):
     """modify: the markdown at another elasticity, not committed. accept: apply it and re-forecast
     the remaining weeks with the expected lift."""
     require_role(request, PLANNER)
-    return season_service.approve_markdown(payload.workflow_id, payload.action, payload.elasticity_coefficient,
+    return approvals.approve_markdown(payload.workflow_id, payload.action, payload.elasticity_coefficient,
                                            note=payload.note or "", user=request.auth)

@@ -11,9 +11,9 @@ from planning.api.workflow_schemas import DebugDemandIn, DebugInventoryIn, Debug
 from planning.errors import Invalid, NotFound
 from planning.models import Allocation, Category
 from planning.roles import STAFF
-from planning.services import forecasting
-from planning.services import season as season_service
-from planning.services import workflow as engine
+from planning.selectors import seasons as season_reads
+from planning.selectors import workflows as workflow_reads
+from planning.services import forecasting, manufacturing, season_start
 
 router = Router(tags=["debug"])
 
@@ -38,7 +38,7 @@ def _run(ctx):
 
 
 def _demand(category, params):
-    ctx = StepContext(step=DEMAND, parameters=params, inputs=engine.demand_inputs(category, params),
+    ctx = StepContext(step=DEMAND, parameters=params, inputs=manufacturing.demand_inputs(category, params),
                       cache=forecasting.DbFitCache(category.pk))
     return _run(ctx)
 
@@ -48,7 +48,7 @@ def demand_forecast(request, payload: DebugDemandIn):
     """The demand step's tools: forecast (cached fits), clusters, cluster split."""
     require_role(request, STAFF)
     category = _category(payload.category_id)
-    return _demand(category, engine.season_parameters(_given(payload.parameters)))
+    return _demand(category, season_start.season_parameters(_given(payload.parameters)))
 
 
 @router.post("/agents/inventory/allocate", response=DEBUG_RESPONSES)
@@ -56,10 +56,10 @@ def inventory_allocate(request, payload: DebugInventoryIn):
     """The demand step, then the inventory step's tools: order size, initial/holdback, store rows."""
     require_role(request, STAFF)
     category = _category(payload.category_id)
-    params = engine.season_parameters(_given(payload.parameters))
+    params = season_start.season_parameters(_given(payload.parameters))
     demand = _demand(category, params)
     ctx = StepContext(step=INVENTORY, parameters=params,
-                      inputs=engine.inventory_inputs(category, params, payload.safety_stock_pct),
+                      inputs=manufacturing.inventory_inputs(category, params, payload.safety_stock_pct),
                       previous={DEMAND: demand["outputs"]})
     return _run(ctx)
 
@@ -71,11 +71,11 @@ def pricing_analyze(request, payload: DebugPricingIn):
     units, mfg, target = payload.units_sold, payload.manufacturing_qty, payload.target_sell_through
     params = _given(payload.parameters) if payload.parameters else None
     if payload.workflow_id is not None:
-        season = engine.get_workflow(payload.workflow_id).season_root
+        season = workflow_reads.get_workflow(payload.workflow_id).season_root
         allocation = Allocation.objects.filter(season=season).first()
         if allocation is None:
             raise Invalid("The season has no manufacturing order yet.")
-        units = sum(season_service.weekly_actuals(season)) if units is None else units
+        units = sum(season_reads.weekly_actuals(season)) if units is None else units
         mfg = mfg or allocation.manufacturing_qty
         target = season.parameters.get("markdown_threshold") or target
         params = params or season.parameters
@@ -88,7 +88,7 @@ def pricing_analyze(request, payload: DebugPricingIn):
     result = _run(ctx)
     if params and params.get("season_start_date"):
         try:
-            result["outputs"]["checkpoint"] = schedule_markdown_checkpoint(engine.season_parameters(params))
+            result["outputs"]["checkpoint"] = schedule_markdown_checkpoint(season_start.season_parameters(params))
         except ToolError as exc:
             raise Invalid(str(exc)) from exc
     return result

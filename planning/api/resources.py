@@ -36,8 +36,8 @@ from planning.models import (
     VarianceCheck,
     Workflow,
 )
+from planning.selectors import seasons as season_reads
 from planning.services import allocation as plans
-from planning.services import season as season_service
 
 router = Router(tags=["resources"])
 
@@ -158,7 +158,7 @@ def markdown(request, forecast_id: DbId):
         raise _not_found(
             forecast_id, "No markdown yet: the season's markdown checkpoint has not run."
         )
-    return season_service.markdown_dict(decision)
+    return season_reads.markdown_dict(decision)
 
 
 @router.get("/variance/{forecast_id}/week/{week_number}", response={200: VarianceOut, **NOT_FOUND})

@@ -8,13 +8,7 @@ import numpy as np
 import pandas as pd
 
 from planning.errors import Invalid
-from planning.models import (
-    Allocation,
-    DataUpload,
-    Store,
-    StoreAllocation,
-    Workflow,
-)
+from planning.models import Allocation, DataUpload, Store, StoreAllocation, Workflow
 from planning.services.csv_files import (
     MAX_UNITS,
     RowErrors,
@@ -28,6 +22,7 @@ from planning.services.csv_files import (
     report_missing,
     whole_number,
 )
+from planning.services.weeks import record_week_actuals
 
 WEEKLY_TOTAL_COLUMNS = ("store_id", "units_sold")
 WEEKLY_DAILY_COLUMNS = ("date", "store_id", "quantity_sold")
@@ -134,9 +129,6 @@ def import_weekly_actuals(season: Workflow, week: int, file, *, overwrite=False,
                           filename="") -> dict:
     """Check a week's actuals file against the season and hand the totals to the season's
     weekly cycle (variance, re-forecast, replenishment, markdown); records the upload."""
-    # Imported here: the season engine pulls in the agents and forecasting stack.
-    from planning.services.season import record_week_actuals
-
     season = season.season_root
     start = season.parameters.get("season_start_date")
     if not start:

@@ -28,9 +28,7 @@ import numpy as np
 import pandas as pd
 
 from planning.errors import Invalid, UnsupportedMediaType
-from planning.models import (
-    DataUpload,
-)
+from planning.models import DataUpload
 
 MAX_REPORTED_ERRORS = 100
 CHUNK_ROWS = 200_000

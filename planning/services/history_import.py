@@ -10,16 +10,9 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import F
 
-from mlpipeline.data import (
-    category_slug,
-)
+from mlpipeline.data import category_slug
 from planning.errors import Invalid
-from planning.models import (
-    Category,
-    DataUpload,
-    HistoricalSale,
-    Store,
-)
+from planning.models import Category, DataUpload, HistoricalSale, Store
 from planning.services import data_quality
 from planning.services.csv_files import (
     RowErrors,

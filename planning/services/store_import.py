@@ -7,25 +7,10 @@ import time
 
 from django.db import transaction
 
-from mlpipeline.data import (
-    FASHION_TIERS,
-    LOCATION_TIERS,
-    REGIONS,
-    STORE_FORMATS,
-    normalise_enum,
-)
-from planning.models import (
-    DataUpload,
-    Store,
-)
+from mlpipeline.data import FASHION_TIERS, LOCATION_TIERS, REGIONS, STORE_FORMATS, normalise_enum
+from planning.models import DataUpload, Store
 from planning.services import clusters
-from planning.services.csv_files import (
-    MAX_UNITS,
-    RowErrors,
-    read_csv,
-    record_upload,
-    whole_number,
-)
+from planning.services.csv_files import MAX_UNITS, RowErrors, read_csv, record_upload, whole_number
 
 _STORE_NAME_LENGTH = Store._meta.get_field("name").max_length
 _STORE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,16}$")

@@ -27,9 +27,9 @@ def inline_jobs(monkeypatch):
 
     calls = []
 
-    def submit(name, *args):
-        calls.append((name, args))
-        return jobs._TASKS[name](*args)
+    def submit(task, *args):
+        calls.append((task.name, args))
+        return task(*args)
 
     monkeypatch.setattr(jobs, "submit", submit)
     return calls
@@ -126,15 +126,15 @@ def week_units(week, scenario="normal", start=SEASON_START):
 
 
 def start_season(user, params=None, category=CATEGORY):
-    from planning.services import workflow as engine
+    from planning.services import season_start
 
-    return engine.start_forecast(category, {**PARAMS, **(params or {})}, user=user)
+    return season_start.start_forecast(category, {**PARAMS, **(params or {})}, user=user)
 
 
 def accept_order(workflow, user, safety_stock_pct=None):
-    from planning.services import workflow as engine
+    from planning.services import approvals
 
-    return engine.approve_manufacturing(workflow.pk, "accept", safety_stock_pct, user=user)
+    return approvals.approve_manufacturing(workflow.pk, "accept", safety_stock_pct, user=user)
 
 
 @pytest.fixture

@@ -416,7 +416,7 @@ def test_page_forms_share_the_apis_per_user_limits(planner, planner_api, demo_st
 
 @override_settings(DEBUG=False)
 def test_unexpected_errors_are_json_without_traceback_or_secrets(demo_stores, planner_api, planner, monkeypatch):
-    from planning.services import workflow as engine
+    from planning.selectors import workflows as workflow_reads
 
     season, _ = make_season(planner)
     secret = django_settings.SECRET_KEY
@@ -424,7 +424,7 @@ def test_unexpected_errors_are_json_without_traceback_or_secrets(demo_stores, pl
     def explode(*args, **kwargs):
         raise RuntimeError(f"database password=hunter2 key={secret}")
 
-    monkeypatch.setattr(engine, "status_dict", explode)
+    monkeypatch.setattr(workflow_reads, "status_dict", explode)
     response = planner_api.get(f"/api/workflows/{season.pk}")
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json; charset=utf-8"

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from planning.selectors.agent_cards import agent_cards
-from planning.services import season as season_service
+from planning.services import weeks
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.season_fixtures import accept_order, start_season, week_units
 
@@ -212,7 +212,7 @@ def test_cards_settle_after_every_week_of_a_real_season(seeded, planner, inline_
     season = start_season(planner, SHORT)
     accept_order(season, planner)
     for n in range(1, 5):
-        season_service.record_week_actuals(season, n, week_units(n), user=planner)
+        weeks.record_week_actuals(season, n, week_units(n), user=planner)
         events = list(season.events.order_by("seq"))
         assert "running" not in states(events).values(), (n, states(events))
     messages = [e.payload.get("message", "") for e in events if e.type == "agent_progress"]

@@ -187,9 +187,9 @@ threaded = pytest.mark.skipif(
 
 @pytest.fixture
 def two_planners(planner, django_user_model):
-    from conftest import TokenClient
     from django.test import Client
 
+    from conftest import TokenClient
     from planning.models import ApiToken
     from planning.roles import add_to_role
 
@@ -251,7 +251,7 @@ def main(db_path):
     from conftest import TokenClient
     from planning.models import ApiToken
     from planning.roles import add_to_role
-    from planning.services import workflow as engine
+    from planning.services import season_start
     from planning.tests.season_fixtures import PARAMS, seed_history
 
     call_command("migrate", verbosity=0)
@@ -261,7 +261,7 @@ def main(db_path):
     for user in users:
         add_to_role(user, "planner")
     clients = [TokenClient(Client(), ApiToken.issue(user)[1]) for user in users]
-    season = engine.start_forecast("womens_dresses", PARAMS, user=users[0], background=False)
+    season = season_start.start_forecast("womens_dresses", PARAMS, user=users[0], background=False)
     seen = {"approval": approval_race(clients, season.pk),
             "week_uploads": week_upload_race(clients, season.pk),
             "history_uploads": history_upload_race([*clients, clients[0]])}

@@ -12,7 +12,7 @@ from agents.extraction import TokenUsage
 from agents.extraction import extract_parameters as rules
 from planning.models import Extraction, Workflow, WorkflowEvent
 from planning.services import extraction as extractions
-from planning.services import season as season_service
+from planning.services import report as reports
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import PARAMS
 
@@ -55,7 +55,7 @@ def test_bad_parameter_keys_and_metadata_are_422_naming_them(seeded, planner_api
     assert nothing_written()
     # The service checks the same (the pages call it without the API's schema), in its own words.
     from planning.errors import Invalid
-    from planning.services.workflow import season_parameters
+    from planning.services.season_start import season_parameters
 
     with pytest.raises(Invalid) as refused:
         season_parameters({**PARAMS, key: value})
@@ -123,7 +123,7 @@ def test_a_season_started_from_an_extraction_is_billed_its_tokens_once(seeded, p
 def test_season_report_counts_the_extraction_tokens(seeded, planner, planner_api, inline_jobs, fit_memo):
     extraction = llm_extraction_of(planner, tokens=(1_000, 200, 1_200))
     season = Workflow.objects.get(pk=start(planner_api, extraction_id=str(extraction.pk)).json()["workflow_id"])
-    llm = season_service.season_report(season)["llm"]
+    llm = reports.season_report(season)["llm"]
     assert (llm["input_tokens"], llm["output_tokens"], llm["total_tokens"]) == (1_000, 200, 1_200)
 
 

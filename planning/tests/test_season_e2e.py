@@ -100,7 +100,7 @@ async def run_season(peer_data, planner_api, planner, scenario, text):
 
 async def error_over_websocket(planner):
     """The error event on the wire: an interrupted run that recovery gives up on."""
-    from planning.services import workflow as engine
+    from planning.services import recovery
 
     def make_stale():
         workflow = Workflow.objects.create(category_id="womens_dresses", status="running", step="demand",
@@ -114,7 +114,7 @@ async def error_over_websocket(planner):
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     await communicator.receive_json_from(timeout=5)
-    await sync(engine.recover_interrupted_workflows, max_attempts=2)
+    await sync(recovery.recover_interrupted_workflows, max_attempts=2)
     error = await communicator.receive_json_from(timeout=5)
     await communicator.disconnect()
     return error

@@ -5,8 +5,11 @@ import pytest
 from mlpipeline.allocation import split_by_shares
 from planning.errors import Conflict, Invalid
 from planning.models import Allocation, Forecast, MarkdownDecision, Replenishment, VarianceCheck, WeeklyActual
-from planning.services import season as season_service
-from planning.services.season import baseline_for_week, record_week_actuals
+from planning.selectors import seasons as season_reads
+from planning.selectors.seasons import baseline_for_week
+from planning.services import recovery, weeks
+from planning.services import report as reports
+from planning.services.weeks import record_week_actuals
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import accept_order, start_season
 
@@ -164,7 +167,7 @@ def test_weekly_replenishment_ships_from_the_dc(make_season):
     rows = Replenishment.objects.filter(season=planned_season, week=1)
     assert sum(r.quantity for r in rows) == shipped and all(r.quantity <= r.need_units for r in rows)
     # Each store: need = ceil(remaining planned / remaining weeks - on hand).
-    stock = season_service.store_stock(planned_season, allocation, 1)
+    stock = season_reads.store_stock(planned_season, allocation, 1)
     row = rows.filter(quantity__gt=0).first()
     s = stock[row.store_id]
     import math
@@ -273,7 +276,7 @@ def test_season_completes_after_the_last_week_with_a_report(make_season):
     assert season.phase == "season_complete" and season.current_week == 3
     done = season.events.filter(type="workflow_complete").order_by("seq").last().payload
     assert done["result"]["phase"] == "season_complete"
-    report = season_service.season_report(season)
+    report = reports.season_report(season)
     assert report["weeks_reported"] == 3 and len(report["weeks"]) == 3
     assert report["accuracy"]["wape"] == pytest.approx(0.2 / 3, abs=0.01)
     assert report["manufactured"] == season.allocation.manufacturing_qty
@@ -292,17 +295,16 @@ def test_recover_reprocesses_an_interrupted_week(planned_season, monkeypatch):
 
     from django.utils import timezone
 
-    from planning.services import workflow as engine
 
     def crash(*args, **kwargs):
         raise RuntimeError("process killed")
 
     with monkeypatch.context() as patch:
-        patch.setattr(season_service, "_replenish", crash)
+        patch.setattr(weeks, "replenish", crash)
         with pytest.raises(RuntimeError):
             record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     assert not VarianceCheck.objects.filter(season=planned_season).exists()
     WeeklyActual.objects.filter(workflow=planned_season).update(created_at=timezone.now() - timedelta(hours=1))
-    actions = engine.recover_interrupted_workflows()
+    actions = recovery.recover_interrupted_workflows()
     assert {"workflow_id": str(planned_season.pk), "action": "week_reprocessed", "week": 1} in actions
     assert VarianceCheck.objects.filter(season=planned_season, week=1).exists()

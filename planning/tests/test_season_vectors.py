@@ -16,7 +16,7 @@ from planning.models import (
     VarianceCheck,
     Workflow,
 )
-from planning.services.season import record_week_actuals
+from planning.services.weeks import record_week_actuals
 from planning.tests.season_fixtures import *  # noqa: F403
 
 START = date(2025, 3, 1)

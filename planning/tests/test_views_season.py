@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from planning.models import Allocation, MarkdownDecision, WeeklyActual, Workflow
-from planning.services import season as season_service
+from planning.services import weeks
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.season_fixtures import PARAMS, start_season, week_units
 
@@ -38,7 +38,7 @@ def awaiting(seeded, planner, inline_jobs, fit_memo):
 def at_markdown(planned_season, planner):
     """A season whose week-6 checkpoint recommended a markdown (sales behind the target)."""
     for week in range(1, 7):
-        season_service.record_week_actuals(planned_season, week, week_units(week), user=planner)
+        weeks.record_week_actuals(planned_season, week, week_units(week), user=planner)
     planned_season.refresh_from_db()
     assert planned_season.pending_approval == "approve_markdown"
     return planned_season

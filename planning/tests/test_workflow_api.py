@@ -5,7 +5,6 @@ import pytest
 
 from agents.season_tools import whole_units
 from mlpipeline.allocation import manufacturing_quantity
-
 from planning.models import Forecast, Workflow
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import PARAMS
@@ -131,7 +130,7 @@ def test_reforecast_needs_a_committed_plan(seeded, planner_api, inline_jobs, fit
 
 
 def test_manual_reforecast_adds_a_forecast_version(planned_season, planner_api):
-    from planning.services.season import record_week_actuals
+    from planning.services.weeks import record_week_actuals
     from planning.tests.season_fixtures import week_units
 
     record_week_actuals(planned_season, 1, week_units(1), user=None)

@@ -2,9 +2,9 @@
 import pytest
 
 from mlpipeline.allocation import manufacturing_quantity
-
+from planning.errors import Conflict
 from planning.models import Allocation, Approval, Workflow
-from planning.services import workflow as engine
+from planning.services import approvals, manufacturing, season_start
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import PARAMS
 
@@ -44,7 +44,7 @@ def test_modify_vector_8000_at_25_percent(awaiting):
     outputs["demand"] = {**outputs["demand"], "forecast": {**outputs["demand"]["forecast"], "total": 8000.0,
                                                             "weekly": [{"units": 8000 / 12}] * 12}}
     Workflow.objects.filter(pk=awaiting.pk).update(step_outputs=outputs)
-    body = engine.approve_manufacturing(awaiting.pk, "modify", 0.25)
+    body = approvals.approve_manufacturing(awaiting.pk, "modify", 0.25)
     assert body["order"]["manufacturing_qty"] == 10000
     assert (body["order"]["initial_allocation"], body["order"]["holdback"]) == (5500, 4500)
 
@@ -68,7 +68,7 @@ def test_accept_commits_and_resumes(awaiting, planner_api, planner):
 
 
 def test_accept_defaults_to_the_proposed_safety_stock(awaiting):
-    body = engine.approve_manufacturing(awaiting.pk, "accept", user=awaiting.owner)
+    body = approvals.approve_manufacturing(awaiting.pk, "accept", user=awaiting.owner)
     assert body["order"]["safety_stock_pct"] == 0.20
 
 
@@ -90,8 +90,8 @@ def test_different_accept_after_commit_is_409(awaiting, planner_api, django_user
 
     other = django_user_model.objects.create_user(username="planner2")
     add_to_role(other, "planner")
-    with pytest.raises(engine.Conflict):
-        engine.approve_manufacturing(awaiting.pk, "accept", 0.2, user=other)
+    with pytest.raises(Conflict):
+        approvals.approve_manufacturing(awaiting.pk, "accept", 0.2, user=other)
 
 
 def test_modify_after_commit_is_409(awaiting, planner_api):
@@ -101,7 +101,7 @@ def test_modify_after_commit_is_409(awaiting, planner_api):
 
 
 def test_wrong_state_is_409(seeded, planner_api, inline_jobs, fit_memo):
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=engine.season_parameters(PARAMS))
+    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS))
     for action in ("modify", "accept"):
         response = planner_api.post(URL, json={"workflow_id": str(workflow.pk), "action": action,
                                                "safety_stock_pct": 0.2})
@@ -134,18 +134,18 @@ def test_race_between_check_and_lock_lets_one_win(awaiting, planner, django_user
 
     other = django_user_model.objects.create_user(username="planner2")
     add_to_role(other, "planner")
-    real_plan = engine._order_plan
+    real_read = approvals._season_workflow
     state = {"raced": False}
 
-    def plan_then_lose_the_race(workflow, ss):
-        result = real_plan(workflow, ss)
+    def read_then_lose_the_race(workflow_id):
+        found = real_read(workflow_id)  # B has read the season, still awaiting the approval
         if not state["raced"]:
             state["raced"] = True
-            engine.approve_manufacturing(awaiting.pk, "accept", 0.20, user=planner)  # A wins meanwhile
-        return result
+            approvals.approve_manufacturing(awaiting.pk, "accept", 0.20, user=planner)  # A wins meanwhile
+        return found
 
-    monkeypatch.setattr(engine, "_order_plan", plan_then_lose_the_race)
-    with pytest.raises(engine.Conflict, match="already accepted by planner1"):
-        engine.approve_manufacturing(awaiting.pk, "accept", 0.25, user=other)
+    monkeypatch.setattr(approvals, "_season_workflow", read_then_lose_the_race)
+    with pytest.raises(Conflict, match="already accepted by planner1"):
+        approvals.approve_manufacturing(awaiting.pk, "accept", 0.25, user=other)
     assert Approval.objects.filter(workflow=awaiting, action="accept").count() == 1
     assert Allocation.objects.get(season=awaiting).safety_stock_pct == 0.20

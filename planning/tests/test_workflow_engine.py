@@ -10,8 +10,7 @@ from agents.season_tools import whole_units
 from mlpipeline.allocation import manufacturing_quantity
 from planning import jobs
 from planning.models import Allocation, FitCache, Forecast, Workflow
-from planning.services import events
-from planning.services import workflow as engine
+from planning.services import events, recovery, season_start
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import PARAMS, accept_order, event_types, seed_history, start_season
 
@@ -141,12 +140,12 @@ def _stale(workflow, **fields):
 
 
 def test_recovery_resumes_a_stale_running_workflow(seeded, planner, inline_jobs, fit_memo):
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=engine.season_parameters(PARAMS),
+    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
                                        owner=planner, status="running", step="demand")
     _stale(workflow)
-    fresh = Workflow.objects.create(category_id="womens_dresses", parameters=engine.season_parameters(PARAMS),
+    fresh = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
                                     status="running", step="demand", heartbeat_at=timezone.now())
-    actions = engine.recover_interrupted_workflows()
+    actions = recovery.recover_interrupted_workflows()
     assert [a["action"] for a in actions] == ["resumed"]
     workflow.refresh_from_db()
     assert workflow.status == "awaiting_approval" and workflow.recovery_attempts == 1
@@ -160,17 +159,17 @@ def test_recovery_reruns_an_interrupted_step_idempotently(seeded, planner, inlin
     workflow = start_season(planner)
     # The process died after the inventory step wrote its allocation, before the pause.
     _stale(workflow, status="running", step="inventory", pending_approval="")
-    engine.recover_interrupted_workflows()
+    recovery.recover_interrupted_workflows()
     workflow.refresh_from_db()
     assert workflow.status == "awaiting_approval"
     assert Allocation.objects.filter(season=workflow).count() == 1 and workflow.allocation.stores.count() == 50
 
 
 def test_recovery_fails_after_max_attempts(seeded, planner, inline_jobs, fit_memo):
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=engine.season_parameters(PARAMS),
+    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
                                        status="running", step="demand", recovery_attempts=2)
     _stale(workflow)
-    actions = engine.recover_interrupted_workflows(max_attempts=2)
+    actions = recovery.recover_interrupted_workflows(max_attempts=2)
     assert actions == [{"workflow_id": str(workflow.pk), "action": "failed", "step": "demand"}]
     workflow.refresh_from_db()
     assert workflow.status == "failed" and "recovery" in workflow.error
@@ -183,7 +182,7 @@ def test_recover_workflows_command(seeded, planner, inline_jobs, fit_memo):
 
     from django.core.management import call_command
 
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=engine.season_parameters(PARAMS),
+    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
                                        status="pending", step="demand")
     Workflow.objects.filter(pk=workflow.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     out = StringIO()
@@ -197,12 +196,12 @@ def test_recover_on_startup_never_raises(settings, monkeypatch):
     def boom(**kwargs):
         raise RuntimeError("database is down")
 
-    monkeypatch.setattr(engine, "recover_interrupted_workflows", boom)
-    thread = engine.recover_on_startup()
+    monkeypatch.setattr(recovery, "recover_interrupted_workflows", boom)
+    thread = recovery.recover_on_startup()
     thread.join(timeout=5)
     assert not thread.is_alive()
     settings.WORKFLOW_RECOVER_ON_START = False
-    assert engine.recover_on_startup() is None
+    assert recovery.recover_on_startup() is None
 
 
 # --- the job runner ------------------------------------------------------------------------------
@@ -212,12 +211,11 @@ def test_default_job_runner_uses_a_background_thread():
     seen = {}
     done = threading.Event()
 
-    @jobs.task("test.where_am_i")
     def where_am_i():
         seen["thread"] = threading.current_thread().name
         done.set()
 
-    jobs.submit("test.where_am_i").result(timeout=10)
+    jobs.submit(where_am_i).result(timeout=10)
     assert done.is_set()
     assert seen["thread"].startswith("season-job") and seen["thread"] != threading.current_thread().name
 

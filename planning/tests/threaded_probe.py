@@ -32,8 +32,7 @@ def main(db_path):
     from planning.errors import Conflict
     from planning.models import ApiToken, Workflow
     from planning.roles import add_to_role
-    from planning.services import events
-    from planning.services import workflow as engine
+    from planning.services import approvals, events
     from planning.tests.season_fixtures import PARAMS, seed_history
 
     call_command("migrate", verbosity=0)
@@ -74,7 +73,7 @@ def main(db_path):
     def accept(user, ss):
         try:
             barrier.wait()
-            body = engine.approve_manufacturing(workflow_id, "accept", ss, user=user)
+            body = approvals.approve_manufacturing(workflow_id, "accept", ss, user=user)
             results.append(("ok", user.username, body["committed"], body["replayed"]))
         except Conflict as exc:
             results.append(("conflict", user.username, exc.detail, None))

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 from planning.errors import Conflict
 from planning.models import StoreCluster, Workflow
 from planning.services import allocation as plans
-from planning.services import season as season_service
+from planning.services import report as reports
 
 
 @login_required
@@ -16,7 +16,7 @@ def season_report(request, season_id):
         Workflow.objects.select_related("category", "owner"), pk=season_id, type=Workflow.Type.FORECAST
     )
     try:
-        report = season_service.season_report(season)
+        report = reports.season_report(season)
     except Conflict as exc:
         return render(request, "planning/report.html",
                       {"season": season, "report": None, "reason": exc.detail, "nav": "seasons"})

@@ -11,7 +11,7 @@ from planning.api.throttling import UPLOADS
 from planning.errors import Invalid, PlanningError
 from planning.models import Workflow
 from planning.selectors.agent_cards import cards_context
-from planning.services import actuals_import, season as season_service, workflow as engine
+from planning.services import actuals_import, approvals, season_start
 from planning.views import season_data
 from planning.views.access import can_plan, planner_required, rate_limited
 from planning.views.data import chosen_file
@@ -78,7 +78,7 @@ def manufacturing_decision(request, season_id):
 
     def decide(season, action):
         safety_stock = _percent(request.POST.get("safety_stock_pct"), "safety_stock_pct")
-        return engine.approve_manufacturing(season.pk, action, safety_stock, user=request.user)
+        return approvals.approve_manufacturing(season.pk, action, safety_stock, user=request.user)
 
     return _approval(
         request, season_id, decide=decide, preview_of=lambda outcome: outcome,
@@ -94,7 +94,7 @@ def markdown_decision(request, season_id):
 
     def decide(season, action):
         elasticity = _number(request.POST.get("elasticity"), "elasticity_coefficient")
-        return season_service.approve_markdown(season.pk, action, elasticity, user=request.user)
+        return approvals.approve_markdown(season.pk, action, elasticity, user=request.user)
 
     return _approval(
         request, season_id, decide=decide, preview_of=lambda outcome: outcome["markdown"],
@@ -144,7 +144,7 @@ def run_again(request, season_id):
     """Run the season's parameters again as a new season (offered when a run failed)."""
     season = _season(season_id)
     try:
-        rerun = engine.start_forecast(season.category_id, season.parameters, user=request.user)
+        rerun = season_start.start_forecast(season.category_id, season.parameters, user=request.user)
     except PlanningError as exc:
         messages.error(request, exc.detail)
         return redirect("season", season_id=season.pk)

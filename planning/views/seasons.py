@@ -12,7 +12,7 @@ from planning.api.throttling import EXTRACTION
 from planning.errors import PlanningError
 from planning.models import Category, Workflow
 from planning.services import extraction as extractions
-from planning.services import workflow as engine
+from planning.services import season_start
 from planning.views.access import can_plan, planner_required, rate_limited
 
 # The confirmation card's inputs show fractions as percentages.
@@ -95,7 +95,7 @@ def confirm(request):
         errors["category_id"] = "Choose the category to plan."
     if not errors:
         try:
-            season = engine.start_forecast(category_id, {**card, "missing": missing}, user=request.user,
+            season = season_start.start_forecast(category_id, {**card, "missing": missing}, user=request.user,
                                            extraction_id=extraction_id or None)
         except PlanningError as exc:
             errors = _field_errors(exc)
@@ -166,7 +166,7 @@ def _read_card(data):
     missing = [name for name in data.getlist("missing") if name in PLANNER_FIELDS]
     if not errors:
         try:
-            card["season_end_date"] = engine.season_parameters(card)["season_end_date"]
+            card["season_end_date"] = season_start.season_parameters(card)["season_end_date"]
         except PlanningError as exc:
             errors = _field_errors(exc)
     return card, missing, errors

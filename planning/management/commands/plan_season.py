@@ -11,9 +11,10 @@ from django.utils import timezone
 from agents.parameters import ParameterError
 from planning.errors import PlanningError
 from planning.models import Allocation
+from planning.selectors import workflows as workflow_reads
 from planning.services import allocation as plans
+from planning.services import approvals, season_start
 from planning.services import extraction as extractions
-from planning.services import workflow as engine
 
 
 class Command(BaseCommand):
@@ -43,14 +44,14 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             extracted, extraction = extractions.record_extraction(text, reference, owner)
-            workflow = engine.start_forecast(category, extracted.parameters.model_dump(mode="json"), user=owner,
+            workflow = season_start.start_forecast(category, extracted.parameters.model_dump(mode="json"), user=owner,
                                              extraction_id=extraction.pk, background=False)
             workflow.refresh_from_db()
             to_approval = time.perf_counter() - started
             if workflow.status == "failed":
                 raise CommandError(f"The run failed: {workflow.error}")
             if auto_approve:
-                engine.approve_manufacturing(workflow.pk, "accept", safety_stock, note="plan_season --auto-approve",
+                approvals.approve_manufacturing(workflow.pk, "accept", safety_stock, note="plan_season --auto-approve",
                                              user=owner, background=False)
                 workflow.refresh_from_db()
         except ParameterError as exc:
@@ -59,7 +60,7 @@ class Command(BaseCommand):
             raise CommandError(exc.detail) from exc
         total = time.perf_counter() - started
         if json:
-            body = engine.results_dict(workflow) if workflow.completed_at else engine.status_dict(workflow)
+            body = workflow_reads.results_dict(workflow) if workflow.completed_at else workflow_reads.status_dict(workflow)
             self.stdout.write(_dumps({"timing": {"to_approval_seconds": to_approval, "total_seconds": total}, **body}))
             return
         self._print(workflow, extracted, to_approval, total)

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from planning.services.workflow import recover_interrupted_workflows
+from planning.services.recovery import recover_interrupted_workflows
 
 
 class Command(BaseCommand):

@@ -1,0 +1,233 @@
+"""The approval protocol, one for both approvals (SPEC §6): the manufacturing order before the
+season and the markdown at the checkpoint week.
+
+- ``modify`` (repeatable) previews the proposal recomputed for the planner's value (safety stock,
+  elasticity) and records an Approval row of what the planner looked at; nothing is committed.
+  409 unless the season waits for this approval; the value is required (422).
+- ``accept`` commits the proposal at the planner's value (default: the proposed one), records
+  the Approval, and resumes the season as a job.
+- Idempotency: the same planner repeating an identical accept after it succeeded (a retried
+  request) gets the committed result again with ``replayed: true``; nothing is written twice. Any
+  other accept after the commit (another user, another value) is a 409 naming who accepted, and so
+  is any action while the season is not waiting for this approval.
+- One winner: an accept locks the workflow row (select_for_update), recomputes the proposal
+  inside the lock from what is stored, and moves awaiting_approval -> pending with a
+  compare-and-set (planning.services.states); of two concurrent accepts exactly one commits, the
+  other sees the commit and gets the 409 (or the replay).
+
+What differs between the two approvals is described by an ``ApprovalKind``.
+"""
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from planning import tasks
+from planning.errors import Conflict, Invalid, NotFound
+from planning.models import Allocation, Approval, MarkdownDecision, Workflow
+from planning.selectors.seasons import markdown_dict, markdown_view
+from planning.services import allocation as plans
+from planning.services import events, states
+from planning.services.manufacturing import accepted_body, order_plan
+from planning.services.markdown import approval_values, recompute
+
+Status = Workflow.Status
+ACTIONS = ("modify", "accept")
+
+
+@dataclass(frozen=True)
+class ApprovalKind:
+    pending: str  # the Workflow.PendingApproval the season waits with
+    kind: str  # Approval.Kind
+    agent: str  # the agent whose card and events carry it
+    field: str  # the planner's value, as the API names it
+    what: str  # "the manufacturing order", in messages
+    proposed: Callable[[Workflow], Any]  # the value proposed to the planner
+    committed: Callable[[Workflow], Any]  # the committed record, or None (inside the lock)
+    committed_value: Callable[[Any], float]
+    propose: Callable[[Workflow, float], Any]  # the proposal at a value (Invalid if impossible)
+    values: Callable[[Any], dict]  # what an Approval row records of a proposal
+    preview: Callable[[Any], str]  # the event line of a preview
+    commit: Callable[[Workflow, Any, Any, Any], Any]  # (locked, proposal, user, now) -> record
+    accepted: Callable[[Any, str], str]  # (proposal, who) -> the event line of the commit
+    body: Callable[[Workflow, Any, bool], dict]  # (workflow, record, replayed) -> accept response
+    preview_body: Callable[[Any], dict]  # the modify response's proposal fields
+    resume_step: str | None = None  # the step the season resumes at (None: where it stopped)
+
+
+def decide(kind, workflow_id, action, value=None, note="", user=None, *, background=True):
+    """Apply ``action`` (modify or accept) of approval ``kind`` to the season ``workflow_id``."""
+    workflow = _season_workflow(workflow_id)
+    if action not in ACTIONS:
+        raise Invalid("action must be modify or accept", errors=[{"field": "action", "message": "modify or accept"}])
+    if action == "modify":
+        return _preview(kind, workflow, value, note, user)
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().select_related("category").get(pk=workflow.pk)
+        record = kind.committed(locked)
+        if record is not None:
+            return _repeated_accept(kind, locked, record, value, user)
+        if not _waiting(kind, locked):
+            raise Conflict(f"The season is {locked.status}, not waiting for the approval of {kind.what}.")
+        proposal = kind.propose(locked, kind.proposed(locked) if value is None else value)
+        now = timezone.now()
+        fields = {"step": kind.resume_step} if kind.resume_step else {}
+        if not states.move(locked.pk, Status.PENDING, source=(Status.AWAITING_APPROVAL,),
+                           where={"pending_approval": kind.pending}, pending_approval="", heartbeat_at=now, **fields):
+            raise Conflict(f"{kind.what.capitalize()} was accepted by another request.")
+        record = kind.commit(locked, proposal, user, now)
+        Approval.objects.create(workflow=locked, kind=kind.kind, action=Approval.Action.ACCEPT,
+                                values=kind.values(proposal), note=note or "", user=user)
+        outputs = dict(locked.step_outputs or {})
+        outputs.pop("pending_approval", None)
+        outputs[f"{kind.kind}_approval"] = kind.values(proposal)
+        Workflow.objects.filter(pk=locked.pk).update(step_outputs=outputs)
+        events.emit(locked.pk, events.AGENT_PROGRESS, agent=kind.agent, progress_pct=locked.progress_pct,
+                    message=kind.accepted(proposal, user.get_username() if user else "system"))
+        body = kind.body(locked, record, False)
+    tasks.start_workflow(workflow.pk, background=background)
+    return body
+
+
+def _season_workflow(workflow_id):
+    workflow = Workflow.objects.select_related("category").filter(pk=workflow_id).first()
+    if workflow is None:
+        raise NotFound(f"Unknown workflow {workflow_id}.")
+    if workflow.type != Workflow.Type.FORECAST:
+        raise Conflict("Approvals belong to the season (forecast) workflow, not a re-forecast.")
+    return workflow
+
+
+def _waiting(kind, workflow):
+    return workflow.status == Status.AWAITING_APPROVAL and workflow.pending_approval == kind.pending
+
+
+def _preview(kind, workflow, value, note, user):
+    if not _waiting(kind, workflow):
+        raise Conflict(f"The season is {workflow.status}, not waiting for the approval of {kind.what}.")
+    if value is None:
+        raise Invalid(f"{kind.field} is required to modify {kind.what}.",
+                      errors=[{"field": kind.field, "message": "required for modify"}])
+    proposal = kind.propose(workflow, value)
+    Approval.objects.create(workflow=workflow, kind=kind.kind, action=Approval.Action.MODIFY,
+                            values=kind.values(proposal), note=note or "", user=user)
+    events.emit(workflow.pk, events.AGENT_PROGRESS, agent=kind.agent, progress_pct=workflow.progress_pct,
+                message=kind.preview(proposal))
+    return {"workflow_id": str(workflow.pk), "action": "modify", "committed": False, "replayed": False,
+            "status": workflow.status, **kind.preview_body(proposal)}
+
+
+def _repeated_accept(kind, locked, record, value, user):
+    """An accept after the commit: the replay of the same planner's identical accept, else 409."""
+    last = locked.approvals.filter(kind=kind.kind, action=Approval.Action.ACCEPT).select_related("user").last()
+    same_value = value is None or round(float(value), 4) == round(kind.committed_value(record), 4)
+    if last is not None and user is not None and last.user_id == user.pk and same_value:
+        return kind.body(locked, record, True)
+    who = last.user.get_username() if last is not None and last.user_id else "someone"
+    at = getattr(record, "accepted_at", None) or getattr(record, "decided_at", None)
+    when = f" at {at:%Y-%m-%d %H:%M} UTC" if at else ""
+    raise Conflict(f"{kind.what.capitalize()} was already accepted by {who}{when}.")
+
+
+# --- the manufacturing order ----------------------------------------------------------------------
+
+
+def _committed_allocation(workflow):
+    allocation = Allocation.objects.select_for_update().filter(season=workflow).first()
+    return allocation if allocation is not None and allocation.status == Allocation.Status.ACCEPTED else None
+
+
+def _commit_order(workflow, proposal, user, now):
+    order, plan = proposal
+    allocation = Allocation.objects.get(season=workflow)
+    plans.commit_allocation(allocation, order, plan, user, now)
+    allocation.refresh_from_db()
+    return allocation
+
+
+def _order_accepted(proposal, who):
+    order = proposal[0]
+    return (f"Manufacturing order accepted by {who}: {order['manufacturing_qty']:,} units at "
+            f"{order['safety_stock_pct']:.0%} safety stock; {order['initial_qty']:,} ship at week 0, "
+            f"{order['holdback_qty']:,} stay at the DC")
+
+
+def _order_preview(proposal):
+    order = proposal[0]
+    return (f"Preview: safety stock {order['safety_stock_pct']:.0%} -> manufacturing {order['manufacturing_qty']:,} "
+            f"units ({order['initial_qty']:,} initial / {order['holdback_qty']:,} holdback); not committed")
+
+
+MANUFACTURING = ApprovalKind(
+    pending=Workflow.PendingApproval.MANUFACTURING, kind=Approval.Kind.MANUFACTURING, agent="inventory",
+    field="safety_stock_pct", what="the manufacturing order",
+    proposed=lambda wf: Allocation.objects.filter(season=wf).values_list("safety_stock_pct", flat=True).first(),
+    committed=_committed_allocation, committed_value=lambda allocation: allocation.safety_stock_pct,
+    propose=order_plan, values=lambda proposal: plans.order_view(proposal[0]), preview=_order_preview,
+    commit=_commit_order, accepted=_order_accepted,
+    body=lambda wf, allocation, replayed: accepted_body(wf, allocation, replayed=replayed),
+    preview_body=lambda proposal: {"order": plans.order_view(proposal[0]),
+                                   "clusters": plans.cluster_allocations(proposal[1]["clusters"])},
+)
+
+
+def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", user=None, *, background=True):
+    """The manufacturing approval: ``accept`` commits the Allocation with its store rows
+    (dc_available = the holdback) and resumes the season at the pricing step."""
+    return decide(MANUFACTURING, workflow_id, action, safety_stock_pct, note, user, background=background)
+
+
+# --- the markdown ---------------------------------------------------------------------------------
+
+
+def _markdown_decision(workflow):
+    return workflow.markdowns.first()
+
+
+def _committed_markdown(workflow):
+    decision = workflow.markdowns.select_for_update().first()
+    return decision if decision is not None and decision.status == MarkdownDecision.Status.ACCEPTED else None
+
+
+def _markdown_proposal(workflow, elasticity):
+    decision = _markdown_decision(workflow)
+    if decision is None:
+        raise Conflict(f"The season is {workflow.status}, not waiting for the approval of the markdown.")
+    return recompute(decision, elasticity)
+
+
+def _commit_markdown(workflow, final, user, now):
+    decision = workflow.markdowns.select_for_update().get()
+    for name in ("elasticity", "markdown_pct", "expected_lift", "gap", "sell_through"):
+        setattr(decision, name, final[name])
+    decision.status = MarkdownDecision.Status.ACCEPTED
+    decision.decided_by = user
+    decision.decided_at = now
+    decision.save()
+    return decision
+
+
+MARKDOWN = ApprovalKind(
+    pending=Workflow.PendingApproval.MARKDOWN, kind=Approval.Kind.MARKDOWN, agent="pricing",
+    field="elasticity_coefficient", what="the markdown",
+    proposed=lambda wf: _markdown_decision(wf).elasticity if _markdown_decision(wf) else None,
+    committed=_committed_markdown, committed_value=lambda decision: decision.elasticity,
+    propose=_markdown_proposal, values=lambda final: approval_values(final, final["week"]),
+    preview=lambda p: (f"Preview: elasticity {p['elasticity']} -> markdown {p['markdown_pct']:.0%}, "
+                       f"expected lift {p['expected_lift']:.1%}; not committed"),
+    commit=_commit_markdown,
+    accepted=lambda final, who: (f"Markdown accepted by {who}: {final['markdown_pct']:.0%} off from week "
+                                 f"{final['week'] + 1}, expected lift {final['expected_lift']:.1%}"),
+    body=lambda wf, decision, replayed: {
+        "workflow_id": str(wf.pk), "action": "accept", "committed": True, "replayed": replayed,
+        "status": Workflow.objects.values_list("status", flat=True).get(pk=wf.pk), "markdown": markdown_dict(decision)},
+    preview_body=lambda final: {"markdown": markdown_view(final, final["week"])},
+    resume_step=states.APPLY_MARKDOWN,
+)
+
+
+def approve_markdown(workflow_id, action, elasticity=None, note="", user=None):
+    """The markdown approval: ``accept`` applies the markdown and resumes the season, which
+    re-forecasts the remaining weeks with the expected lift (planning.services.markdown)."""
+    return decide(MARKDOWN, workflow_id, action, elasticity, note, user)

@@ -1,0 +1,88 @@
+"""The pre-season plan behind the manufacturing approval: the inputs of the Demand and Inventory
+steps, the order and store allocation for a safety stock, and what the approval shows."""
+from agents.orchestration import DEMAND
+from agents.season_tools import ToolError, allocate_to_stores, size_manufacturing_order
+from mlpipeline import limits
+from planning.errors import Conflict, Invalid
+from planning.models import StoreCluster, Workflow
+from planning.services import allocation as plans
+from planning.services import forecasting
+
+MANUFACTURING_OPTIONS = ["modify", "accept"]
+
+
+def demand_inputs(category, params):
+    """The DEMAND step's inputs (see agents.deterministic) for a category and season parameters."""
+    history = forecasting.history_weekly(category.pk, params["season_start_date"])
+    silhouette = (StoreCluster.objects.exclude(silhouette_score__isnull=True)
+                  .values_list("silhouette_score", flat=True).first())
+    weighting = params.get("weighting", "equal")
+    return {
+        "weekly_history": forecasting.series_rows(history),
+        "stores": forecasting.store_rows(category.pk, params["season_start_date"]),
+        "silhouette": silhouette,
+        "weighting": weighting,
+        "cache_key": forecasting.forecast_cache_key(category, params["season_start_date"],
+                                                    params["forecast_horizon_weeks"], weighting),
+    }
+
+
+def inventory_inputs(category, params, safety_stock_pct=None):
+    """The INVENTORY step's inputs: the stores with their attributes, and a safety stock if set."""
+    return {"stores": forecasting.store_rows(category.pk, params["season_start_date"]),
+            "safety_stock_pct": safety_stock_pct}
+
+
+def manufacturing_approval_data(workflow, inventory_outputs):
+    """The data of the manufacturing approval (human_input_required, the status endpoint)."""
+    order, plan = inventory_outputs["order"], inventory_outputs["allocation"]
+    return {
+        "forecast_total": order["demand"],
+        "demand_units": plan["demand_units"],
+        "replenishment_strategy": workflow.parameters["replenishment_strategy"],
+        "safety_stock_pct": order["safety_stock_pct"],
+        "default_safety_stock_pct": order["default_safety_stock_pct"],
+        "safety_stock_range": list(limits.SAFETY_STOCK_RANGE),
+        "manufacturing_qty": order["manufacturing_qty"],
+        "holdback_pct": order["holdback_pct"],
+        "initial_allocation": order["initial_qty"],
+        "holdback": order["holdback_qty"],
+        "clusters": plans.cluster_allocations(plan["clusters"]),
+        "reasoning": order["reasoning"],
+    }
+
+
+def order_plan(workflow, safety_stock_pct):
+    """The order and store allocation for a safety stock, from the stored demand outputs."""
+    params = workflow.parameters
+    demand = (workflow.step_outputs or {}).get(DEMAND)
+    if not demand:
+        raise Conflict("The demand step has not finished; there is no order to approve yet.")
+    forecast = demand["forecast"]
+    try:
+        order = size_manufacturing_order(forecast["total"], params["replenishment_strategy"],
+                                         params["dc_holdback_percentage"], safety_stock_pct)
+        stores = forecasting.store_rows(workflow.category_id, params["season_start_date"])
+        assignments = demand["clustering"]["assignments"]
+        stores = [{**s, "cluster": s["cluster"] or assignments.get(s["store_id"])} for s in stores]
+        plan = allocate_to_stores(forecast["total"], [w["units"] for w in forecast["weekly"]], stores,
+                                  order["safety_stock_pct"], params["dc_holdback_percentage"])
+    except ToolError as exc:
+        raise Invalid(str(exc)) from exc
+    return order, plan
+
+
+def accepted_body(workflow, allocation, *, replayed):
+    """The response to an accepted (or replayed) manufacturing approval."""
+    return {
+        "workflow_id": str(workflow.pk), "action": "accept", "committed": True, "replayed": replayed,
+        "status": Workflow.objects.values_list("status", flat=True).get(pk=workflow.pk),
+        "order": plans.order_view({
+            "demand": round(allocation.forecast.total_units, 2), "demand_units": allocation.demand_units,
+            "safety_stock_pct": allocation.safety_stock_pct, "manufacturing_qty": allocation.manufacturing_qty,
+            "holdback_pct": allocation.holdback_pct, "initial_qty": allocation.initial_qty,
+            "holdback_qty": allocation.holdback_qty}),
+        "clusters": plans.cluster_allocations(allocation.cluster_totals),
+        "dc_available": allocation.dc_available,
+        "accepted_at": allocation.accepted_at,
+    }

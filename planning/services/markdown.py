@@ -1,0 +1,111 @@
+"""The markdown checkpoint (SPEC §2.5): the Pricing agent's recommendation at the checkpoint
+week, the season paused for the planner's approval, and the re-forecast with the expected lift
+once a markdown is accepted (the approval itself: planning.services.approvals)."""
+import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from agents.orchestration import MARKDOWN, StepContext
+from agents.season_tools import ToolError, recommend_markdown
+from mlpipeline import limits
+from planning.errors import Invalid
+from planning.models import Forecast, MarkdownDecision, Workflow
+from planning.selectors.seasons import baseline_for_week, markdown_dict, markdown_view
+from planning.services import allocation as plans
+from planning.services import events, states
+from planning.services.report import complete_season
+from planning.services.runs import run_agent_step, week_progress_pct
+
+Status = Workflow.Status
+
+MARKDOWN_OPTIONS = ["modify", "accept"]
+
+
+def markdown_checkpoint(season, allocation, week, units_sold, pct):
+    """At the checkpoint week: the recommendation, recorded; a markdown above 0% pauses the season
+    for the approval, an on-track season is recorded as decided (no markdown)."""
+    params = season.parameters
+    if params.get("markdown_checkpoint_week") != week:
+        return None
+    existing = season.markdowns.first()
+    if existing is not None:
+        return markdown_dict(existing)
+    ctx = StepContext(step=MARKDOWN, parameters=params, inputs={
+        "units_sold": units_sold, "manufacturing_qty": allocation.manufacturing_qty,
+        "target": params.get("markdown_threshold") or 0.60, "elasticity": limits.DEFAULT_ELASTICITY,
+    })
+    outcome = run_agent_step(season, MARKDOWN, ctx, progress_range=(pct, pct), extra={"week": week})
+    md = outcome.outputs["markdown"]
+    now = timezone.now()
+    on_track = md["markdown_pct"] <= 0
+    decision = MarkdownDecision.objects.create(
+        season=season, forecast=plans.current_forecast(season), week=week, units_sold=md["units_sold"],
+        manufacturing_qty=md["manufacturing_qty"], sell_through=md["sell_through"], target=md["target"],
+        gap=md["gap"], elasticity=md["elasticity"], markdown_pct=md["markdown_pct"],
+        expected_lift=md["expected_lift"],
+        status=MarkdownDecision.Status.ACCEPTED if on_track else MarkdownDecision.Status.RECOMMENDED,
+        decided_at=now if on_track else None,
+    )
+    if on_track:
+        events.emit(season.pk, events.AGENT_PROGRESS, agent="pricing", progress_pct=pct, week=week,
+                    message=f"Markdown checkpoint: on track ({md['formula']}); no markdown needed")
+        return markdown_dict(decision)
+    data = {**markdown_dict(decision), "elasticity_range": list(limits.ELASTICITY_RANGE)}
+    with transaction.atomic():
+        locked = Workflow.objects.select_for_update().get(pk=season.pk)
+        outputs = dict(locked.step_outputs or {})
+        outputs["pending_approval"] = data
+        outputs[MARKDOWN] = outcome.outputs
+        states.move(season.pk, Status.AWAITING_APPROVAL, pending_approval=Workflow.PendingApproval.MARKDOWN,
+                    current_agent="pricing", step_outputs=outputs)
+        events.emit(season.pk, events.HUMAN_INPUT_REQUIRED, agent="pricing",
+                    action=Workflow.PendingApproval.MARKDOWN.value, data=data, options=MARKDOWN_OPTIONS, week=week)
+    return markdown_dict(decision)
+
+
+def recompute(decision, elasticity):
+    """The decision's markdown at another elasticity (422 outside the allowed range)."""
+    try:
+        result = recommend_markdown(decision.units_sold, decision.manufacturing_qty, decision.target, elasticity)
+    except ToolError as exc:
+        raise Invalid(str(exc), errors=[{"field": "elasticity_coefficient", "message": str(exc)}]) from exc
+    return {**result, "week": decision.week}
+
+
+def approval_values(result, week):
+    """What an approval records of a markdown (the API's names, without the reasoning text)."""
+    view = markdown_view(result, week)
+    view.pop("reasoning")
+    return view
+
+
+def apply_markdown_step(workflow):
+    """Resume after an accepted markdown: re-forecast the remaining weeks with the expected lift
+    (new Forecast version of kind markdown), then back to completed (or season_complete)."""
+    season = workflow.season_root
+    decision = season.markdowns.get()
+    started = time.perf_counter()
+    pct = week_progress_pct(season, decision.week)
+    events.emit(season.pk, events.AGENT_STARTED, agent="pricing", step="apply_markdown", week=decision.week)
+    baseline = baseline_for_week(season, decision.week + 1)
+    units = baseline.weekly_units()
+    lift = decision.expected_lift
+    updated = units[: decision.week] + [u * (1 + lift) for u in units[decision.week:]]
+    reason = (f"Markdown {decision.markdown_pct:.0%} accepted at week {decision.week}: weeks "
+              f"{decision.week + 1}..{len(units)} x {1 + lift:.3f} (expected lift)")
+    version = plans.save_forecast_version(season, season, kind=Forecast.Kind.MARKDOWN, from_week=decision.week + 1,
+                                          weekly_units=updated, reason=reason, actual_weeks=decision.week)
+    added = sum(updated) - sum(units)
+    events.emit(season.pk, events.AGENT_COMPLETED, agent="pricing", step="apply_markdown", week=decision.week,
+                duration_seconds=round(time.perf_counter() - started, 3),
+                result={"summary": reason + f": {added:+,.0f} units, season total {sum(updated):,.0f}.",
+                        "forecast_id": version.pk, "version": version.version, "markdown_pct": decision.markdown_pct,
+                        "expected_lift": lift, "updated_total": round(sum(updated), 2)})
+    stored = dict(season.step_outputs or {})
+    stored["apply_markdown"] = {"forecast_id": version.pk, "version": version.version}
+    states.move(season.pk, Status.COMPLETED, source=(Status.RUNNING,), step=states.DONE, current_agent="",
+                step_outputs=stored, progress_pct=pct, heartbeat_at=timezone.now())
+    season.refresh_from_db()
+    if season.current_week >= season.horizon_weeks:
+        complete_season(season)

@@ -1,0 +1,129 @@
+"""Starting a season (its forecast workflow) and a manual re-forecast: the parameters checked in
+full, then one transaction, then the run submitted as a job."""
+from django.conf import settings
+from django.db import transaction
+
+from agents import orchestration
+from agents.orchestration import DEMAND, REFORECAST
+from agents.parameters import PLANNER_FIELDS, ParameterError, parse_parameters
+from planning import tasks
+from planning.errors import Conflict, Invalid, NotFound
+from planning.models import Allocation, Category, Forecast, Store, Workflow
+from planning.services import extraction as extractions
+from planning.services import forecasting
+from planning.services.runs import record_usage
+
+WEIGHTINGS = ("equal", "backtest")
+# Optional descriptive fields a client may store with the parameters, and what each may hold. A
+# season started from an extraction (extraction_id) takes them from the extraction's record
+# instead. Token usage is never among them: the server records it (planning.services.extraction).
+METADATA_FIELDS = ("confidence", "reasoning", "extractor", "user_input", "missing", "weighting")
+_METADATA_TEXT_LIMITS = {"reasoning": 10_000, "user_input": 1000}
+_METADATA_CHOICES = {"confidence": ("high", "medium", "low"), "extractor": ("rules", "llm"), "weighting": WEIGHTINGS}
+
+
+def season_parameters(data):
+    """Validate the request's parameters: the 7 SeasonParameters fields (season_end_date is derived;
+    a given one must agree) plus optional metadata (METADATA_FIELDS). Any other key, or metadata
+    of the wrong type, is refused. Returns the JSON-safe dict stored on the workflow; an invalid
+    value raises Invalid naming the field."""
+    if not isinstance(data, dict):
+        raise Invalid("parameters must be an object", errors=[{"field": "parameters", "message": "expected an object"}])
+    known = (*PLANNER_FIELDS, "season_end_date", *METADATA_FIELDS)
+    unknown = sorted(str(name) for name in data if name not in known)
+    if unknown:
+        raise Invalid(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: {', '.join(known)}.",
+                      errors=[{"field": f"parameters.{name}", "message": "unknown parameter"} for name in unknown])
+    fields = {name: data[name] for name in (*PLANNER_FIELDS, "season_end_date") if name in data}
+    if "season_start_date" not in fields:
+        raise Invalid("Invalid value for parameters.season_start_date: required",
+                      errors=[{"field": "parameters.season_start_date", "message": "required"}])
+    try:
+        parsed = parse_parameters(fields)
+    except ParameterError as exc:
+        raise Invalid(f"Invalid value for parameters.{exc.field}: {exc.message}",
+                      errors=[{"field": f"parameters.{exc.field}", "message": exc.message}]) from None
+    params = parsed.model_dump(mode="json")
+    for name in METADATA_FIELDS:
+        if data.get(name) not in (None, ""):
+            params[name] = _metadata_value(name, data[name])
+    params["weighting"] = params.get("weighting") or "equal"
+    return params
+
+
+def _metadata_value(name, value):
+    """A metadata field's value, or Invalid naming it."""
+    def invalid(message):
+        return Invalid(f"Invalid value for parameters.{name}: {message}",
+                       errors=[{"field": f"parameters.{name}", "message": message}])
+
+    if name == "missing":
+        allowed = (*PLANNER_FIELDS, "season_end_date")
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+            raise invalid(f"a list of parameter names ({', '.join(allowed)})")
+        return list(dict.fromkeys(value))
+    if not isinstance(value, str):
+        raise invalid("expected a string")
+    if name in _METADATA_CHOICES and value not in _METADATA_CHOICES[name]:
+        raise invalid(f"one of {', '.join(_METADATA_CHOICES[name])}")
+    limit = _METADATA_TEXT_LIMITS.get(name, 1000)
+    if len(value) > limit:
+        raise invalid(f"at most {limit} characters")
+    return value
+
+
+def start_forecast(category_id, parameters, user=None, *, extraction_id=None, background=True):
+    """Create a forecast workflow (a season) and start it (in the background unless told not to).
+    Everything is checked before anything is written; the season, its link to the extraction it
+    was started from and that extraction's token usage are written in one transaction."""
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(f"Unknown category {category_id!r}.")
+    params = season_parameters(parameters)
+    extraction = extractions.extraction_for_season(extraction_id, user) if extraction_id else None
+    if not Store.objects.exists():
+        raise Invalid("No stores yet: upload the store attributes first.")
+    weeks = len(forecasting.history_weekly(category.pk, params["season_start_date"]))
+    if weeks < forecasting.MIN_HISTORY_WEEKS:
+        raise Invalid(f"Insufficient history: {category.name} has {weeks} full weeks of sales before "
+                      f"{params['season_start_date']}; at least {forecasting.MIN_HISTORY_WEEKS} are needed.")
+    with transaction.atomic():
+        workflow = Workflow.objects.create(
+            type=Workflow.Type.FORECAST, category=category, parameters=params, owner=user, step=DEMAND,
+            runner="llm" if orchestration.llm_config_from(settings) else "deterministic",
+        )
+        if extraction is not None:
+            workflow.parameters = {**params, **extractions.claim_for_season(extraction, workflow)}
+            workflow.save(update_fields=["parameters"])
+            record_usage(workflow.pk, "extraction", extraction.token_usage)
+    tasks.start_workflow(workflow.pk, background=background)
+    return workflow
+
+
+def start_reforecast(*, workflow_id=None, forecast_id=None, reason="", user=None):
+    """A manual re-forecast of a season's remaining weeks (needs a committed plan)."""
+    season = None
+    if forecast_id is not None:
+        forecast = Forecast.objects.select_related("season").filter(pk=forecast_id).first()
+        if forecast is None:
+            raise NotFound(f"Unknown forecast {forecast_id}.")
+        season = forecast.season
+    elif workflow_id is not None:
+        found = Workflow.objects.filter(pk=workflow_id).first()
+        if found is None:
+            raise NotFound(f"Unknown workflow {workflow_id}.")
+        season = found.season_root
+    else:
+        raise Invalid("Give workflow_id or forecast_id.", errors=[{"field": "workflow_id", "message": "required"}])
+    allocation = Allocation.objects.filter(season=season).first()
+    if allocation is None or allocation.status != Allocation.Status.ACCEPTED:
+        raise Conflict("This season has no committed plan yet: accept the manufacturing order first.")
+    if season.reforecasts.filter(status__in=Workflow.ACTIVE_STATUSES).exists():
+        raise Conflict("A re-forecast of this season is already running.")
+    workflow = Workflow.objects.create(
+        type=Workflow.Type.REFORECAST, season=season, category_id=season.category_id,
+        parameters={**season.parameters, "reason": (reason or "Manual re-forecast")[:255]},
+        owner=user, step=REFORECAST, runner=season.runner,
+    )
+    tasks.start_workflow(workflow.pk)
+    return workflow
