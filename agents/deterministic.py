@@ -23,6 +23,7 @@ What the engine passes in ``StepContext.inputs`` (and ``previous``), per step:
 """
 from __future__ import annotations
 
+from agents import demand_tools
 from agents import season_tools as tools
 from agents.orchestration import (
     DEMAND,
@@ -57,7 +58,7 @@ def _demand(ctx: StepContext, say) -> tuple[dict, str]:
     horizon = int(params["forecast_horizon_weeks"])
     history = inputs["weekly_history"]
     say(f"Forecasting {horizon} weeks from {params['season_start_date']} on {len(history)} weeks of history")
-    forecast = tools.forecast_category_demand(
+    forecast = demand_tools.forecast_category_demand(
         history, params["season_start_date"], horizon,
         weighting=inputs.get("weighting", "equal"), cache=ctx.cache, cache_key=inputs.get("cache_key"),
     )
@@ -65,14 +66,14 @@ def _demand(ctx: StepContext, say) -> tuple[dict, str]:
         + (", from cache" if forecast.get("cached") else "") + ")")
 
     stores = inputs["stores"]
-    clustering = tools.stored_clusters(stores, inputs.get("silhouette"))
+    clustering = demand_tools.stored_clusters(stores, inputs.get("silhouette"))
     if clustering:
         say(f"Using the {len(clustering['clusters'])} store clusters from the store import")
     else:
         say("Clustering stores (k-means, k=3)")
-        clustering = tools.cluster_stores(stores)
-    cluster_sales = tools.sales_per_cluster(stores, clustering["assignments"])
-    split = tools.split_to_clusters(forecast["total"], [w["units"] for w in forecast["weekly"]], cluster_sales)
+        clustering = demand_tools.cluster_stores(stores)
+    cluster_sales = demand_tools.sales_per_cluster(stores, clustering["assignments"])
+    split = demand_tools.split_to_clusters(forecast["total"], [w["units"] for w in forecast["weekly"]], cluster_sales)
     say("Split to clusters: " + ", ".join(f"{c['cluster_id']} {c['units']:,}" for c in split["clusters"]))
 
     models = forecast.get("model_totals") or {}
@@ -144,7 +145,7 @@ def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
     actual = [float(v) for v in inputs["actual_weekly"]]
     observed, horizon = len(actual), len(plan)
     remaining = horizon - observed
-    refit, refit_error = tools.refit_on_actuals(inputs, cache=ctx.cache, say=say)
+    refit, refit_error = demand_tools.refit_on_actuals(inputs, cache=ctx.cache, say=say)
     model = [w["units"] for w in refit["weekly"]] if refit else None
     result = tools.reforecast_remaining_weeks(plan, actual, model)
     coverage = tools.season_stock_position(

@@ -16,12 +16,13 @@ model's text, so the outputs match what the deterministic runner computes from t
 Guardrails: tool input guardrails bound the model's arguments; a tool output guardrail and the
 agents' output guardrails reject impossible plans (a week at or below 0 or above 10x the history's largest week, initial +
 holdback != manufacturing quantity, markdown > 40%) and steps whose tools did not all run. A trip
-fails the run, and the deterministic runner completes the step.
+fails the run, and the deterministic runner completes the step. The rules themselves are in
+``agents.guardrails``; the agents' instructions are in ``agents.instructions``.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,14 @@ from agents import (
     output_guardrail,
     tool_output_guardrail,
 )
-from agents import season_tools
+from agents import demand_tools, season_tools
+from agents.guardrails import plan_violations
+from agents.instructions import (
+    DEMAND_INSTRUCTIONS,
+    INVENTORY_INSTRUCTIONS,
+    ORCHESTRATOR_INSTRUCTIONS,
+    PRICING_INSTRUCTIONS,
+)
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, STEP_AGENT, FitCache, StepContext
 from mlpipeline import limits
 
@@ -70,40 +78,7 @@ class SeasonRunContext:
                    cache=ctx.cache, work=work, say=say)
 
 
-# --- plan rules (SPEC §8) -------------------------------------------------------------------------
-
-
-def plan_violations(outputs: Mapping[str, Any]) -> list[str]:
-    """The impossible numbers among recorded outputs; empty when the plan can be real."""
-    problems: list[str] = []
-    for key in ("forecast", "refit"):
-        forecast = outputs.get(key)
-        if not forecast:
-            continue
-        if forecast["total"] <= 0:
-            problems.append(f"{key} total {forecast['total']:,.0f} is not positive")
-        weeks = [week["units"] for week in forecast["weekly"]]
-        problems += [f"{key}: {problem}" for problem in season_tools.demand_violations(weeks, forecast.get("weekly_ceiling"))]
-    reforecast = outputs.get("reforecast")
-    if reforecast:
-        ceiling = next((outputs[key].get("weekly_ceiling") for key in ("refit", "forecast") if outputs.get(key)), None)
-        problems += [f"re-forecast: {problem}" for problem in
-                     season_tools.demand_violations(reforecast["updated_remaining"], ceiling, allow_zero=True)]
-    for key in ("order", "allocation"):
-        split = outputs.get(key)
-        if split and split["initial_qty"] + split["holdback_qty"] != split["manufacturing_qty"]:
-            problems.append(f"{key}: initial {split['initial_qty']:,} + holdback {split['holdback_qty']:,} "
-                            f"!= manufacturing {split['manufacturing_qty']:,}")
-    allocation = outputs.get("allocation")
-    if allocation:
-        for column in ("initial_qty", "holdback_qty"):
-            rows = sum(store[column] for store in allocation["stores"])
-            if rows != allocation[column]:
-                problems.append(f"allocation: store {column} rows add up to {rows:,}, not {allocation[column]:,}")
-    markdown = outputs.get("markdown")
-    if markdown and markdown["markdown_pct"] > limits.MAX_MARKDOWN:
-        problems.append(f"markdown {markdown['markdown_pct']:.0%} exceeds {limits.MAX_MARKDOWN:.0%}")
-    return problems
+# --- guardrails: the plan rules of agents.guardrails as SDK guardrails ----------------------------
 
 
 @tool_output_guardrail(name="plan_is_possible")
@@ -176,7 +151,7 @@ async def forecast_season_demand(wrapper: RunContextWrapper[SeasonRunContext]) -
     ctx.say(f"Forecasting {horizon} weeks from {params['season_start_date']} on "
             f"{len(inputs['weekly_history'])} weeks of history")
     forecast = await ctx.work(
-        season_tools.forecast_category_demand, inputs["weekly_history"], params["season_start_date"], horizon,
+        demand_tools.forecast_category_demand, inputs["weekly_history"], params["season_start_date"], horizon,
         weighting=inputs.get("weighting", "equal"), cache=ctx.cache, cache_key=inputs.get("cache_key"))
     ctx.outputs["forecast"] = forecast
     ctx.say(f"Forecast {forecast['total']:,.0f} units ({forecast['method']})")
@@ -193,12 +168,12 @@ async def group_stores(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
     silhouette score (near 1 = well separated)."""
     ctx = wrapper.context
     stores = ctx.inputs["stores"]
-    clustering = season_tools.stored_clusters(stores, ctx.inputs.get("silhouette"))
+    clustering = demand_tools.stored_clusters(stores, ctx.inputs.get("silhouette"))
     if clustering:
         ctx.say(f"Using the {len(clustering['clusters'])} store clusters from the store import")
     else:
         ctx.say("Clustering stores (k-means, k=3)")
-        clustering = await ctx.work(season_tools.cluster_stores, stores)
+        clustering = await ctx.work(demand_tools.cluster_stores, stores)
     ctx.outputs["clustering"] = clustering
     return _digest(source=clustering["source"], clusters=clustering["clusters"],
                    silhouette=clustering["silhouette"])
@@ -213,8 +188,8 @@ async def split_forecast_to_clusters(wrapper: RunContextWrapper[SeasonRunContext
     if message := _first_call(ctx, "forecast", "clustering"):
         return message
     forecast, assignments = ctx.outputs["forecast"], ctx.outputs["clustering"]["assignments"]
-    cluster_sales = season_tools.sales_per_cluster(ctx.inputs["stores"], assignments)
-    split = await ctx.work(season_tools.split_to_clusters, forecast["total"],
+    cluster_sales = demand_tools.sales_per_cluster(ctx.inputs["stores"], assignments)
+    split = await ctx.work(demand_tools.split_to_clusters, forecast["total"],
                           [w["units"] for w in forecast["weekly"]], cluster_sales)
     ctx.outputs["cluster_split"] = split
     ctx.say("Split to clusters: " + ", ".join(f"{c['cluster_id']} {c['units']:,}" for c in split["clusters"]))
@@ -289,7 +264,7 @@ async def refit_forecast_on_actuals(wrapper: RunContextWrapper[SeasonRunContext]
     still to come. If the refit is not possible, the update uses the run-rate against the current
     plan alone. Returns the refit total or why it failed."""
     ctx = wrapper.context
-    refit, refit_error = await ctx.work(season_tools.refit_on_actuals, ctx.inputs, cache=ctx.cache, say=ctx.say)
+    refit, refit_error = await ctx.work(demand_tools.refit_on_actuals, ctx.inputs, cache=ctx.cache, say=ctx.say)
     ctx.outputs.update(refit=refit, refit_error=refit_error)
     if refit is None:
         return _digest(refit=None, reason=refit_error or "no weeks left to forecast")
@@ -386,44 +361,11 @@ def _plan_is_possible(wrapper: RunContextWrapper[SeasonRunContext], agent: Agent
 
 # --- agents ---------------------------------------------------------------------------------------
 
-_PLAN_RULES = """\
-Rules: every number comes from a tool. Never state a number that no tool returned and never
-estimate one yourself. When the tools are done, answer with a short explanation for the planner
-(3 to 6 sentences, plain text): what was computed, the key numbers, and why they are what they
-are given the season parameters.
-
-How the season parameters change the plan:
-- forecast_horizon_weeks: how many season weeks are forecast and planned; the season total grows
-  with it.
-- season_start_date: week 1 starts on this date and history is bucketed into weeks starting on
-  its weekday; the season ends 7 x horizon - 1 days later.
-- replenishment_strategy: weekly or bi-weekly means the DC tops stores up every week or every
-  second week from the holdback; none means no replenishment at all, so the default safety stock
-  is 25% instead of 20%, and anything held back at the DC does not ship unless the plan changes.
-- dc_holdback_percentage: the share of the manufacturing order kept at the DC for
-  replenishment; the rest ships to stores at week 0. 0 means everything ships at week 0.
-- markdown_checkpoint_week: after that week's actuals, sell-through is compared with the target;
-  null means the pricing step has nothing to do and there is no markdown this season.
-- markdown_threshold: the sell-through target at the checkpoint (default 0.60); the gap below it
-  drives the markdown.
-- elasticity (markdown step, 1.0..3.0, default 2.0): markdown = min(gap x elasticity, 40%),
-  rounded half up to 5%; a higher elasticity marks down deeper for the same gap.
-"""
-
 DEMAND_AGENT = Agent[SeasonRunContext](
     name="Demand",
     handoff_description="Forecasts category demand, groups stores and splits the forecast to clusters; "
                         "re-forecasts the remaining weeks in season.",
-    instructions=f"""You are the demand planner of a fashion retailer's season plan.
-Demand step: call forecast_season_demand and group_stores (both at once), then
-split_forecast_to_clusters. Explain the season total, the method and model totals, any warning,
-and each cluster's share and units.
-Re-forecast step: call refit_forecast_on_actuals, then update_remaining_forecast. Explain how far
-actuals ran from the plan, how the update blends the run-rate with the refit, the new season
-total, and the units still needed against the stock the season holds (DC + stores): a shortage
-only when selling above plan; when selling far below plan, the units at risk of being left over.
-Never suggest an emergency order for a season selling below plan.
-{_PLAN_RULES}""",
+    instructions=DEMAND_INSTRUCTIONS,
     tools=[forecast_season_demand, group_stores, split_forecast_to_clusters,
            refit_forecast_on_actuals, update_remaining_forecast],
     output_guardrails=[_step_is_complete, _plan_is_possible],
@@ -433,12 +375,7 @@ INVENTORY_AGENT = Agent[SeasonRunContext](
     name="Inventory",
     handoff_description="Sizes the manufacturing order, splits initial shipment and DC holdback, "
                         "allocates to stores.",
-    instructions=f"""You are the inventory planner of a fashion retailer's season plan.
-Call size_manufacturing_order (safety_stock_pct: the planner's value when the brief gives one,
-otherwise null for the strategy default), then allocate_to_stores. Explain the safety stock and
-why, the manufacturing quantity, the initial shipment vs the DC holdback, and how the clusters
-and stores share it. The planner approves the order before the season goes on.
-{_PLAN_RULES}""",
+    instructions=INVENTORY_INSTRUCTIONS,
     tools=[size_manufacturing_order, allocate_to_stores],
     output_guardrails=[_step_is_complete, _plan_is_possible],
 )
@@ -446,12 +383,7 @@ and stores share it. The planner approves the order before the season goes on.
 PRICING_AGENT = Agent[SeasonRunContext](
     name="Pricing",
     handoff_description="Schedules the markdown checkpoint; recommends the markdown at the checkpoint.",
-    instructions=f"""You are the pricing planner of a fashion retailer's season plan.
-Pricing step: call schedule_markdown_checkpoint and explain when sell-through will be checked and
-against which target (or that there is no markdown this season).
-Markdown step: call recommend_markdown with the elasticity from the brief. Explain sell-through
-vs the target, the gap, the formula and the expected demand lift.
-{_PLAN_RULES}""",
+    instructions=PRICING_INSTRUCTIONS,
     tools=[schedule_markdown_checkpoint, recommend_markdown],
     output_guardrails=[_step_is_complete, _plan_is_possible],
 )
@@ -460,13 +392,7 @@ SPECIALISTS = {"demand": DEMAND_AGENT, "inventory": INVENTORY_AGENT, "pricing": 
 
 ORCHESTRATOR = Agent[SeasonRunContext](
     name="Orchestrator",
-    instructions=f"""You coordinate the season plan of one product category across its stores.
-The workflow runs Demand (forecast, store clusters, cluster split) -> Inventory (manufacturing
-order, store allocation) -> the planner approves the order -> Pricing (markdown checkpoint). In
-season, Demand re-forecasts when sales drift from the plan and Pricing recommends a markdown at
-the checkpoint. Each run is one step, named in the brief: hand it over right away to the agent
-that owns it. Do not compute or explain numbers yourself.
-{_PLAN_RULES}""",
+    instructions=ORCHESTRATOR_INSTRUCTIONS,
     handoffs=[
         handoff(agent, is_enabled=_in_step(*(step for step, owner in STEP_AGENT.items() if owner == name)))
         for name, agent in SPECIALISTS.items()

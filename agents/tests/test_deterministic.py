@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from agents import deterministic
+from agents import demand_tools, deterministic
 from agents import season_tools as tools
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, StepContext, run_step
 
@@ -77,8 +77,8 @@ def test_manufacturing_rejects_out_of_range_safety_stock():
 
 
 def test_split_to_clusters_vector():
-    split = tools.split_to_clusters(8000, [8000 / 12] * 12,
-                                    {"fashion_forward": 40, "mainstream": 35, "value_conscious": 25})
+    split = demand_tools.split_to_clusters(8000, [8000 / 12] * 12,
+                                           {"fashion_forward": 40, "mainstream": 35, "value_conscious": 25})
     assert [c["units"] for c in split["clusters"]] == [3200, 2800, 2000]
     assert sum(split["clusters"][0]["weekly"]) == pytest.approx(3200, abs=0.1)
 

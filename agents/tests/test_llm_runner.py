@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from agents import deterministic, llm_runner, orchestration, season_tools
+from agents import demand_tools, deterministic, llm_runner, orchestration
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, LLMConfig, StepContext
 from agents.season_agents import INVENTORY_AGENT, PRICING_AGENT
 from agents.tests.fake_chat_server import ChatTurn, fake_chat_server  # noqa: F401 (fixture)
@@ -269,7 +269,7 @@ def test_elasticity_outside_the_planners_range_trips_the_guardrail(use_model):
 def test_impossible_tool_result_trips_the_guardrail(use_model):
     """A cache hit is not re-checked by the tool; the guardrail catches an impossible forecast."""
     flat = [{"week_start": w["week_start"], "units": 800.0} for w in weekly_history(12)]
-    stale = season_tools.forecast_category_demand(flat, START.isoformat(), 12)
+    stale = demand_tools.forecast_category_demand(flat, START.isoformat(), 12)
     stale["weekly"] = [{**week, "units": 250_000.0} for week in stale["weekly"]]
     ctx = step_context(DEMAND, weekly_history=flat, cache_key="stale")
     ctx.cache = DictCache(stale=stale)

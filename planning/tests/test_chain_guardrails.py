@@ -7,7 +7,6 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from agents import season_tools
 from mlpipeline import synthetic
 from planning.models import Allocation, Forecast
 from planning.tests.season_fixtures import *  # noqa: F403
@@ -53,32 +52,3 @@ def test_a_500_store_chain_plans_to_the_approval(planner_api, inline_jobs, fit_m
     allocation = Allocation.objects.get(season_id=created.json()["workflow_id"])
     assert allocation.stores.count() == 500
     assert sum(allocation.stores.values_list("initial_qty", flat=True)) == allocation.initial_qty
-
-
-def weekly_rows(units):
-    return [{"week_start": f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}", "units": u} for i, u in enumerate(units)]
-
-
-def test_ceiling_is_ten_times_the_largest_history_week():
-    assert season_tools.weekly_ceiling(weekly_rows([100, 4_000, 250])) == 40_000
-    assert season_tools.weekly_ceiling([]) is None
-
-
-@pytest.mark.parametrize(("weeks", "ceiling", "allow_zero", "problem"), [
-    ([366_813, 300_000], 3_400_000, False, None),  # a big chain's week is fine
-    ([1_000, 40_000], 40_000, False, None),  # exactly 10x is allowed
-    ([1_000, 40_001], 40_000, False, "week 2 forecasts 40,001 units, above 10 x"),
-    ([1_000, 0], 40_000, False, "week 2 forecasts 0 units; weekly demand must be positive"),
-    ([1_000, 0], 40_000, True, None),  # a re-forecast may expect a week without sales
-    ([1_000, -3], 40_000, True, "week 2 forecasts -3 units"),
-    ([9e9], None, False, None),  # no history, no ceiling
-])
-def test_demand_violations(weeks, ceiling, allow_zero, problem):
-    found = season_tools.demand_violations(weeks, ceiling, allow_zero=allow_zero)
-    assert (found[0].startswith(problem) if problem else found == [])
-
-
-def test_forecast_far_above_the_history_is_refused():
-    """A forecast tool result above the ceiling raises, naming the week and the history's peak."""
-    with pytest.raises(season_tools.ToolError, match=r"above 10 x the largest week .*\(800\)"):
-        season_tools._check_demand({"total": 10_000, "weekly": [{"units": 8_001}], "weekly_ceiling": 8_000})
