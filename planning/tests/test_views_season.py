@@ -107,6 +107,16 @@ def test_an_out_of_range_safety_stock_is_explained_in_the_panel(awaiting, planne
     assert 'role="alert"' in response.content.decode()
 
 
+def test_a_safety_stock_that_is_not_a_number_or_an_unknown_action_is_refused(awaiting, planner):
+    client = signed_in(planner)
+    for data, message in (({"action": "modify", "safety_stock_pct": "lots"}, "safety_stock_pct: enter a number"),
+                          ({"action": "approve", "safety_stock_pct": "20"}, "action: modify or accept")):
+        response = client.post(f"/seasons/{awaiting.pk}/manufacturing", data, headers=HTMX)
+        assert response.status_code == 422 and message in response.content.decode()
+        assert "HX-Trigger" not in response
+    assert Allocation.objects.get(season=awaiting).status == "proposed"
+
+
 def test_viewers_cannot_approve(awaiting, viewer):
     response = signed_in(viewer).post(
         f"/seasons/{awaiting.pk}/manufacturing", {"action": "accept"}, headers=HTMX)
@@ -173,6 +183,17 @@ def test_a_week_upload_without_a_file_or_over_the_size_limit_is_refused(planned_
     too_big = client.post(f"/seasons/{planned_season.pk}/actuals",
                           {"week": "1", "file": actuals_csv(week_units(1))}, headers=HTMX)
     assert too_big.status_code == 413 and "the limit is 100" in too_big.content.decode()
+    assert not WeeklyActual.objects.exists()
+
+
+def test_a_week_that_is_not_a_number_or_outside_the_season_is_refused(planned_season, planner):
+    client = signed_in(planner)
+    bad = client.post(f"/seasons/{planned_season.pk}/actuals",
+                      {"week": "first", "file": actuals_csv(week_units(1))}, headers=HTMX)
+    assert bad.status_code == 422 and "Enter the season week of the file" in bad.content.decode()
+    outside = client.post(f"/seasons/{planned_season.pk}/actuals",
+                          {"week": "13", "file": actuals_csv(week_units(1))}, headers=HTMX)
+    assert outside.status_code == 422 and "between 1 and 12 for this season" in outside.content.decode()
     assert not WeeklyActual.objects.exists()
 
 

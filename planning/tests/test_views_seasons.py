@@ -129,6 +129,31 @@ def test_confirm_without_a_category_asks_for_one(planner, demo_stores):
     assert not Workflow.objects.exists()
 
 
+def test_extract_refuses_a_reference_date_that_is_not_a_date(planner, demo_stores):
+    response = signed_in(planner).post(
+        "/seasons/new/extract", {"user_input": VECTOR, "reference_date": "15/01/2025"}, headers=HTMX)
+    assert response.status_code == 422
+    assert "Use a date like 2025-01-15." in response.content.decode()
+
+
+def test_checking_the_card_asks_for_the_required_fields(planner, demo_stores):
+    response = signed_in(planner).post(
+        "/seasons/new/check", card_values(dc_holdback_percentage=" ", forecast_horizon_weeks="twelve"), headers=HTMX)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert re.search(r'id="dc_holdback_percentage-error">Required\.<', html)
+    assert re.search(r'id="forecast_horizon_weeks-error">Enter a number\.<', html)
+    assert re.search(r'id="forecast_horizon_weeks"[^>]*value="twelve"', html, re.S)  # shown as typed
+
+
+def test_confirm_with_a_broken_extraction_id_says_so_at_the_top(planner, demo_stores):
+    response = signed_in(planner).post(
+        "/seasons/new/confirm", {**card_values(), "category_id": "womens_dresses", "extraction_id": "x"})
+    assert response.status_code == 422
+    assert "extraction_id: expected the id the extraction returned" in response.content.decode()
+    assert not Workflow.objects.exists()
+
+
 def test_viewers_cannot_use_the_new_season_flow(viewer, demo_stores):
     client = signed_in(viewer)
     assert client.get("/seasons/new/").status_code == 403

@@ -1,13 +1,13 @@
 """The data page: upload sales history and store attributes (checked row by row, nothing saved
 when a row fails), the categories with their date ranges, and the data-quality summary."""
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from planning.api.throttling import UPLOADS
-from planning.errors import Invalid, PayloadTooLarge, PlanningError
+from planning.errors import PlanningError
+from planning.forms import UploadForm
 from planning.models import Category, DataUpload, Store, StoreCluster
 from planning.services import data_quality, history_import, store_import
 from planning.views.access import can_plan, planner_required, rate_limited
@@ -34,24 +34,11 @@ def upload_stores(request):
     return _upload(request, store_import.import_stores, "stores")
 
 
-def chosen_file(request, missing="Choose a CSV file to upload."):
-    """The form's uploaded file; 422 when none was chosen, 413 over UPLOAD_MAX_BYTES (the season
-    page's weekly actuals use it too)."""
-    upload = request.FILES.get("file")
-    if upload is None:
-        raise Invalid(missing, errors=[{"column": "file", "message": "no file chosen"}])
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        raise PayloadTooLarge(
-            f"The file is {upload.size:,} bytes; the limit is {settings.UPLOAD_MAX_BYTES:,}."
-        )
-    return upload
-
-
 def _upload(request, importer, kind):
     upload = report = error = None
     status = 200
     try:
-        upload = chosen_file(request)
+        upload = UploadForm(request.POST, request.FILES).valid_data()["file"]
         report = importer(upload, filename=upload.name, user=request.user)
     except PlanningError as exc:
         error, status = exc, exc.status

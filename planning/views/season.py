@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from planning.api.throttling import UPLOADS
-from planning.errors import Invalid, PlanningError
+from planning.errors import PlanningError
+from planning.forms import ManufacturingDecisionForm, MarkdownDecisionForm, WeeklyActualsForm
 from planning.models import Workflow
 from planning.selectors.agent_cards import cards_context
 from planning.services import actuals_import, approvals, season_start
 from planning.views import season_data
 from planning.views.access import can_plan, planner_required, rate_limited
-from planning.views.data import chosen_file
 
 
 def _season(season_id):
@@ -49,15 +49,16 @@ def season_panels(request, season_id):
     return render(request, "planning/partials/season_panels.html", {**context, "refresh": True})
 
 
-def _approval(request, season_id, *, decide, preview_of, template, done_message):
-    """Modify (preview, repeatable) or accept an approval. ``decide(season, action)`` calls the
-    service; ``preview_of(outcome)`` picks what a modify shows."""
+def _approval(request, season_id, *, form_class, decide, preview_of, template, done_message):
+    """Modify (preview, repeatable) or accept an approval. ``decide(season, values)`` calls the
+    service with the form's cleaned values; ``preview_of(outcome)`` picks what a modify shows."""
     season = _season(season_id)
-    action = request.POST.get("action", "")
-    preview = error = None
+    action = preview = error = None
     status = 200
     try:
-        outcome = decide(season, action)
+        values = form_class(request.POST).valid_data()
+        action = values["action"]
+        outcome = decide(season, values)
     except PlanningError as exc:
         error, status = exc, exc.status
     else:
@@ -76,12 +77,13 @@ def _approval(request, season_id, *, decide, preview_of, template, done_message)
 def manufacturing_decision(request, season_id):
     """Modify (preview at a new safety stock, repeatable) or accept the manufacturing order."""
 
-    def decide(season, action):
-        safety_stock = _percent(request.POST.get("safety_stock_pct"), "safety_stock_pct")
-        return approvals.approve_manufacturing(season.pk, action, safety_stock, user=request.user)
+    def decide(season, values):
+        return approvals.approve_manufacturing(season.pk, values["action"], values["safety_stock_pct"],
+                                               user=request.user)
 
     return _approval(
-        request, season_id, decide=decide, preview_of=lambda outcome: outcome,
+        request, season_id, form_class=ManufacturingDecisionForm, decide=decide,
+        preview_of=lambda outcome: outcome,
         template="planning/partials/manufacturing_panel.html",
         done_message="Manufacturing order accepted.",
     )
@@ -92,12 +94,13 @@ def manufacturing_decision(request, season_id):
 def markdown_decision(request, season_id):
     """Modify (preview at another elasticity, repeatable) or accept the recommended markdown."""
 
-    def decide(season, action):
-        elasticity = _number(request.POST.get("elasticity"), "elasticity_coefficient")
-        return approvals.approve_markdown(season.pk, action, elasticity, user=request.user)
+    def decide(season, values):
+        return approvals.approve_markdown(season.pk, values["action"], values["elasticity"],
+                                          user=request.user)
 
     return _approval(
-        request, season_id, decide=decide, preview_of=lambda outcome: outcome["markdown"],
+        request, season_id, form_class=MarkdownDecisionForm, decide=decide,
+        preview_of=lambda outcome: outcome["markdown"],
         template="planning/partials/markdown_panel.html",
         done_message="Markdown accepted.",
     )
@@ -113,10 +116,10 @@ def upload_actuals(request, season_id):
     report = error = None
     status = 200
     try:
-        upload = chosen_file(request, "Choose the CSV file of the week's actuals.")
-        week = _week(request.POST.get("week"))
+        values = WeeklyActualsForm(request.POST, request.FILES).valid_data()
+        upload = values["file"]
         report = actuals_import.import_weekly_actuals(
-            season, week, upload, overwrite=request.POST.get("overwrite") == "true",
+            season, values["week"], upload, overwrite=values["overwrite"],
             user=request.user, filename=upload.name,
         )
     except PlanningError as exc:
@@ -149,31 +152,6 @@ def run_again(request, season_id):
         messages.error(request, exc.detail)
         return redirect("season", season_id=season.pk)
     return redirect("season", season_id=rerun.pk)
-
-
-def _number(raw, field):
-    """A number typed by the planner (None when left empty)."""
-    if raw in (None, ""):
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise Invalid(f"{field}: enter a number",
-                      errors=[{"field": field, "message": "enter a number"}]) from None
-
-
-def _week(raw):
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise Invalid("Enter the season week of the file (a whole number).",
-                      errors=[{"column": "week", "got": raw, "message": "a whole number"}]) from None
-
-
-def _percent(raw, field):
-    """A percentage typed by the planner, as a fraction."""
-    value = _number(raw, field)
-    return None if value is None else value / 100
 
 
 def _respond(request, season, template, extra, *, status, changed, done_message):
