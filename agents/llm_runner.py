@@ -1,6 +1,6 @@
 """The LLM runner: one workflow step through the OpenAI Agents SDK agents (SPEC §8).
 
-``run_step`` is what ``agents.orchestration.run_step`` calls when an API key is configured. It
+``run_step`` is what ``agents.runner.run_step`` calls when an API key is configured. It
 raises on any failure (timeout, model error, guardrail trip, max turns, a tool error); the caller
 then hands the step to the deterministic runner and reports the reason. An exception raised after
 the model was called carries ``.usage``, so the tokens spent before the failure are still counted.
@@ -84,7 +84,7 @@ def run_step(ctx: StepContext, *, config: LLMConfig, on_progress: ProgressCallba
     except Exception as exc:
         usage = _usage_dict(run_ctx)
         if usage["requests"]:
-            exc.usage = usage  # type: ignore[attr-defined]  (read by orchestration.run_step)
+            exc.usage = usage  # type: ignore[attr-defined]  (read by runner.run_step)
         raise
     summary = str(result.final_output).strip()
     if len(summary) > SUMMARY_MAX_CHARS:

@@ -1,8 +1,9 @@
-"""How the workflow engine runs one agent step, whoever executes it.
+"""The step contract between the workflow engine and the runners: step names and owners, what a
+step gets (:class:`StepContext`) and what it returns (:class:`StepOutcome`), and the LLM settings.
 
-The engine (``planning.services.workflow``) owns state, persistence and events. For each step it
-builds a :class:`StepContext` from the database and calls :func:`run_step`, which returns a
-:class:`StepOutcome`. Two runners produce the same outcome shape:
+The engine (``planning.services``) owns state, persistence and events. For each step it builds a
+StepContext from the database and calls ``agents.runner.run_step``, which returns a StepOutcome.
+Two runners produce the same outcome shape:
 
 - the deterministic runner (``agents.deterministic``): calls the tools of ``agents.season_tools``
   in a fixed order with template reasoning. Always available; the default without an API key.
@@ -10,17 +11,13 @@ builds a :class:`StepContext` from the database and calls :func:`run_step`, whic
   Inventory, Pricing) calling the same tools as function tools, with guardrails, a per-step
   timeout and a max-turns bound.
 
-Any LLM failure (timeout, error, guardrail trip, invalid output) hands the step to the
-deterministic runner and says so in ``fallback_reason``, which the engine puts in the events.
-Nothing here imports Django.
+Both runners import this module and nothing here imports them, so imports point one way:
+engine -> runner -> the two runners -> this contract. Nothing here imports Django.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
-
-logger = logging.getLogger(__name__)
 
 # Step names. The agent that owns each step is in STEP_AGENT.
 DEMAND = "demand"  # forecast the category and split it to clusters
@@ -76,35 +73,6 @@ class StepOutcome:
 
 
 ProgressCallback = Callable[[str], None]
-
-
-def run_step(
-    ctx: StepContext,
-    *,
-    llm: LLMConfig | None = None,
-    on_progress: ProgressCallback | None = None,
-) -> StepOutcome:
-    """Run one step with the LLM agents when configured, else (or on any failure) deterministically."""
-    from agents import deterministic
-
-    notify = on_progress or (lambda message: None)
-    if llm is None or not llm.api_key:
-        return deterministic.run_step(ctx, on_progress=notify)
-
-    from agents import llm_runner
-
-    try:
-        return llm_runner.run_step(ctx, config=llm, on_progress=notify)
-    except Exception as exc:  # noqa: BLE001  (any LLM failure falls back; the reason is reported)
-        reason = f"{type(exc).__name__}: {exc}"[:300]
-        logger.warning("LLM step %s failed, rule-based fallback: %s", ctx.step, reason)
-        notify(f"LLM unavailable ({reason}); rule-based fallback")
-        outcome = deterministic.run_step(ctx, on_progress=notify)
-        outcome.fallback_reason = reason
-        usage = getattr(exc, "usage", None)
-        if usage:
-            outcome.usage = dict(usage)
-        return outcome
 
 
 def llm_config_from(settings: Any) -> LLMConfig | None:

@@ -6,7 +6,8 @@ import pytest
 
 from agents import demand_tools, deterministic
 from agents import season_tools as tools
-from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, StepContext, run_step
+from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, StepContext
+from agents.runner import run_step
 
 PARAMS = {
     "forecast_horizon_weeks": 12,

@@ -3,7 +3,7 @@
 The season tools really run (mlpipeline math on small synthetic data built here), and every
 step's outputs must equal the deterministic runner's for the same inputs. Failures (guardrail
 trips, timeout, model error, max turns) must hand the step to the deterministic runner through
-``orchestration.run_step`` with the reason and the tokens already spent.
+``runner.run_step`` with the reason and the tokens already spent.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from agents import demand_tools, deterministic, llm_runner, orchestration
+from agents import demand_tools, deterministic, llm_runner, orchestration, runner
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, LLMConfig, StepContext
 from agents.season_agents import INVENTORY_AGENT, PRICING_AGENT
 from agents.tests.fake_chat_server import ChatTurn, fake_chat_server  # noqa: F401 (fixture)
@@ -125,7 +125,7 @@ def plan(outputs: dict) -> dict:
 
 
 def run_with_fallback(ctx: StepContext, config: LLMConfig = CONFIG, on_progress=None) -> orchestration.StepOutcome:
-    return orchestration.run_step(ctx, llm=config, on_progress=on_progress)
+    return runner.run_step(ctx, llm=config, on_progress=on_progress)
 
 
 # --- (a) the steps run through the SDK and equal the deterministic runner ---------------------------
