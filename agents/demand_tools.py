@@ -11,8 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
+
 from agents.guardrails import demand_violations, weekly_ceiling
 from agents.season_tools import Cache, ToolError, as_date, rounded, whole_units
+from mlpipeline.allocation import cluster_shares, split_by_shares
+from mlpipeline.clustering import cluster_stores as kmeans
 from mlpipeline.limits import MAX_HORIZON_WEEKS, MIN_HORIZON_WEEKS
 
 
@@ -44,8 +48,8 @@ def forecast_category_demand(
         hit = cache.get(cache_key)
         if hit is not None:  # checked when it was fitted; the agents' guardrail re-checks it
             return {**hit, "weekly_ceiling": ceiling, "cached": True}
-    import pandas as pd
-
+    # Imported here, not for an import cycle: Prophet and pmdarima take about a second to load,
+    # and a cached forecast (above) never needs them.
     from mlpipeline.forecasting import InsufficientHistory, forecast_demand
 
     if not MIN_HORIZON_WEEKS <= int(horizon_weeks) <= MAX_HORIZON_WEEKS:
@@ -150,10 +154,6 @@ def cluster_stores(stores: Sequence[Mapping[str, Any]]) -> dict:
     the cluster split and the store factors then use these groups.
     Returns assignments {store_id: cluster_id}, per-cluster store counts and the silhouette score
     (near 1 = well separated groups, near 0 = overlapping)."""
-    import pandas as pd
-
-    from mlpipeline.clustering import cluster_stores as kmeans
-
     try:
         result = kmeans(pd.DataFrame(list(stores)))
     except ValueError as exc:
@@ -180,8 +180,6 @@ def split_to_clusters(
     largest remainder so the clusters add up exactly (40/35/25% of 8,000 -> 3,200 / 2,800 /
     2,000). A cluster that sold more gets more; the forecast total sets the scale. Each cluster's
     weekly curve is its share of every forecast week."""
-    from mlpipeline.allocation import cluster_shares, split_by_shares
-
     if not cluster_sales:
         raise ToolError("no clusters to split to; import stores first")
     try:

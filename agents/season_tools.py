@@ -20,7 +20,21 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+import pandas as pd
+
+from mlpipeline.allocation import (
+    allocate,
+    default_safety_stock,
+    manufacturing_quantity,
+    markdown_recommendation,
+    plan_replenishment,
+    reforecast_remaining,
+    replenishment_need,
+    split_initial_holdback,
+    variance_check,
+)
 from mlpipeline.limits import MAX_MARKDOWN
+from mlpipeline.stock import StockPosition, alert_message, stock_position
 
 
 class ToolError(ValueError):
@@ -29,7 +43,6 @@ class ToolError(ValueError):
 
 class Cache(Protocol):
     """Where a tool keeps a fit for the same data and parameters (``agents.orchestration.FitCache``)."""
-
     def get(self, key: str) -> dict | None: ...
 
     def set(self, key: str, value: dict) -> None: ...
@@ -68,8 +81,6 @@ def size_manufacturing_order(
     20%, 10,000 at 25%. ``holdback_pct`` is the share kept at the DC for replenishment:
     initial = round(mfg * (1 - holdback)), holdback = mfg - initial (9,600 at 0.45 -> 5,280 /
     4,320; holdback 0 ships everything at week 0)."""
-    from mlpipeline.allocation import default_safety_stock, manufacturing_quantity, split_initial_holdback
-
     try:
         default = default_safety_stock(replenishment_strategy)
         chosen = default if safety_stock_pct is None else float(safety_stock_pct)
@@ -119,9 +130,7 @@ def allocate_to_stores(
     quantity stays at the DC. Store rows add up exactly to their cluster and to the totals
     (largest-remainder rounding). The forecast is taken in whole units, as in
     size_manufacturing_order, so both tools give the same order."""
-    import pandas as pd
 
-    from mlpipeline.allocation import allocate
 
     try:
         plan = allocate(whole_units(forecast_total), list(weekly_forecast), pd.DataFrame(list(stores)),
@@ -192,8 +201,6 @@ def recommend_markdown(
     elasticity, 40%) rounded half up to the nearest 5%: a higher ``elasticity`` (1.0..3.0, default
     2.0) assumes shoppers respond less, so it marks down deeper for the same gap. Expected demand
     lift = 1.5 * markdown. 55% sold vs a 60% target at elasticity 2.0 -> 10% off, +15% demand."""
-    from mlpipeline.allocation import markdown_recommendation
-
     try:
         result = markdown_recommendation(units_sold, manufacturing_qty, target_sell_through, elasticity)
     except ValueError as exc:
@@ -224,8 +231,6 @@ def check_variance(actual_cum: float, forecast_cum: float, threshold: float = 0.
     re-forecast automatically; more than 0.30 above plan flags a possible emergency order
     (``emergency``), more than 0.30 below plan an over-stock review (``overstock``). Bands: green
     "on track" below threshold/2, amber "elevated" up to the threshold, red above it."""
-    from mlpipeline.allocation import variance_check
-
     result = variance_check(actual_cum, forecast_cum, threshold)
     return {
         "actual_cum": rounded(result.actual_cum),
@@ -254,8 +259,6 @@ def reforecast_remaining_weeks(
     The update blends the run-rate (actual / plan to date applied to the remaining plan) with the
     model, weighting the run-rate by N / (N + 4): one odd week moves the forecast a little, a
     sustained trend moves it a lot. Returns the updated weeks, totals and change."""
-    from mlpipeline.allocation import reforecast_remaining
-
     try:
         result = reforecast_remaining(list(plan_weekly), list(actual_weekly_to_date),
                                       None if model_remaining is None else list(model_remaining))
@@ -293,8 +296,6 @@ def season_stock_position(
     stores). More than 30% above plan with a shortage -> alert "emergency_order"; more than 30%
     below plan -> alert "overstock_review" with the units at risk of being left over, never an
     order."""
-    from mlpipeline.stock import stock_position
-
     try:
         result = stock_position(updated_season_total, sold_to_date, dc_available, store_on_hand, signed_variance)
     except ValueError as exc:
@@ -304,8 +305,6 @@ def season_stock_position(
 
 def stock_alert_message(position: Mapping[str, Any], week: int, signed_variance: float) -> str | None:
     """The sentence an alert of ``season_stock_position`` shows the planner (None without one)."""
-    from mlpipeline.stock import StockPosition, alert_message
-
     return alert_message(StockPosition(**position), week, signed_variance)
 
 
@@ -320,8 +319,6 @@ def plan_replenishment_shipments(
     remaining plan less current stock (105 planned - 58 shipped = 47 over 10 weeks - 2 on hand ->
     3). The DC ships min(need, what is left) in order of need, so the DC is never overdrawn; a
     store shipped less than its need is flagged partial."""
-    from mlpipeline.allocation import plan_replenishment, replenishment_need
-
     needs = {
         str(row["store_id"]): replenishment_need(float(row["remaining_planned"]), int(remaining_weeks),
                                                  max(0.0, float(row["on_hand"])))

@@ -71,27 +71,36 @@ def seed(folder: Path) -> tuple[str, int]:
 
 
 def seed_season(user) -> int:
-    """A season written directly (the benchmark measures reads, not the planning run)."""
+    """A season written directly (the benchmark measures reads, not the planning run): in season,
+    with its completed pre-season run (same id as the season, as the engine makes it)."""
+    from django.utils import timezone
+
     from planning.models import (
         Allocation,
         Forecast,
         MarkdownDecision,
         Replenishment,
+        Run,
+        Season,
         Store,
         StoreAllocation,
         VarianceCheck,
-        Workflow,
     )
 
-    season = Workflow.objects.create(
-        category_id="womens_dresses", owner=user, status="completed", phase="in_season",
+    season = Season.objects.create(
+        category_id="womens_dresses", owner=user, phase="in_season",
         parameters={"season_start_date": SEASON_START.isoformat(), "forecast_horizon_weeks": WEEKS})
+    now = timezone.now()
+    run = Run.objects.create(id=season.pk, season=season, kind="pre_season", status="completed", step="done",
+                             progress_pct=100, owner=user, started_at=now, completed_at=now)
+    season.current_run = run
+    season.save(update_fields=["current_run"])
     weekly = [{"week": n, "week_start": (SEASON_START + timedelta(weeks=n - 1)).isoformat(),
                "units": 800.0 + 10 * n, "lower": 700.0 + 10 * n, "upper": 900.0 + 10 * n}
               for n in range(1, WEEKS + 1)]
     total = sum(w["units"] for w in weekly)
     forecast = Forecast.objects.create(
-        season=season, workflow=season, category_id="womens_dresses",
+        season=season, run=run, category_id="womens_dresses",
         season_start_date=SEASON_START, horizon_weeks=WEEKS, weekly=weekly, total_units=total,
         model_totals={"prophet": total * 1.02, "arima": total * 0.98}, method="ensemble",
         weights={"prophet": 0.5, "arima": 0.5},

@@ -37,29 +37,36 @@ def wait_for(season, *statuses, timeout=120):
         if season.status in statuses:
             return season
         if season.status == "failed" or time.monotonic() > deadline:
-            raise SystemExit(f"season {season.pk} is {season.status}: {season.error}")
+            raise SystemExit(f"season {season.pk} is {season.status}: {season.current_run.error}")
         time.sleep(0.1)
 
 
-def seed(folder):
-    """The demo data and one season eight weeks in; returns (planner, season)."""
+def planned_season():
+    """The demo data and one season with its order accepted; returns (planner, season)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from mlpipeline import synthetic
     from planning.roles import PLANNER, add_to_role
-    from planning.services import actuals_import, approvals, season_start
+    from planning.services import approvals, season_start
 
     call_command("migrate", verbosity=0)
     call_command("loaddata", "clusters", "stores", "categories", verbosity=0)
     call_command("load_history", "--synthetic", verbosity=0, stdout=open(os.devnull, "w"))
     planner = get_user_model().objects.create_user("bench-planner")
     add_to_role(planner, PLANNER)
-
     season = season_start.start_forecast("womens_dresses", PARAMETERS, user=planner)
     wait_for(season, "awaiting_approval")
     approvals.approve_manufacturing(season.pk, "accept", user=planner)
     wait_for(season, "completed")
+    return planner, season
+
+
+def seed(folder):
+    """The demo data and one season eight weeks in; returns (planner, season)."""
+    from mlpipeline import synthetic
+    from planning.services import actuals_import, approvals
+
+    planner, season = planned_season()
     normal = synthetic.write_weekly_actuals_csvs(
         folder / "normal", synthetic.generate_future_season(None, "womens_dresses", SEASON_START))
     high = synthetic.write_weekly_actuals_csvs(
@@ -68,7 +75,7 @@ def seed(folder):
         path = high[0] if week == 1 else normal[week - 1]
         with open(path, "rb") as handle:
             actuals_import.import_weekly_actuals(season, week, handle, user=planner, filename=path.name)
-        season.refresh_from_db()
+        wait_for(season, "completed", "awaiting_approval")  # the week's run, a background job
         if season.pending_approval == "approve_markdown":
             approvals.approve_markdown(season.pk, "accept", user=planner)
             wait_for(season, "completed")

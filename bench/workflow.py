@@ -12,7 +12,7 @@ then, in this process with the default in-process job runner (2 worker threads):
 - ten categories at once: ten POSTs, then wait for all (the two workers share the fits);
 - peer data: the peer stores and history (164,400 daily rows, 3 categories) imported through the
   same CSV import and all three categories planned to the approval point (SPEC: <= 10 s);
-- fan-out: 100 WebSocket clients (Channels communicators, in-memory layer) on one workflow; an
+- fan-out: 100 WebSocket clients (Channels communicators, in-memory layer) on one season; an
   event is emitted from a worker thread as a job would and the time until each client has it is
   measured, over --events events.
 
@@ -92,20 +92,23 @@ def post(client, category):
 
 
 def wait(workflow_ids, timeout=300):
-    from planning.models import Workflow
+    """Until every season (the POST's workflow_id) waits for its approval. A season's status is
+    its current run's (Season.status), read here in one query per poll."""
+    from planning.models import Season
 
     deadline = time.perf_counter() + timeout
     pending = set(workflow_ids)
     while pending and time.perf_counter() < deadline:
-        for wid, status, error in Workflow.objects.filter(pk__in=pending).values_list("pk", "status", "error"):
+        rows = Season.objects.filter(pk__in=pending).values_list("pk", "current_run__status", "current_run__error")
+        for wid, status, error in rows:
             if status == "failed":
-                raise SystemExit(f"workflow {wid} failed: {error}")
+                raise SystemExit(f"season {wid} failed: {error}")
             if status == "awaiting_approval":
                 pending.discard(str(wid))
                 pending.discard(wid)
         time.sleep(0.01)
     if pending:
-        raise SystemExit(f"{len(pending)} workflow(s) still running after {timeout} s")
+        raise SystemExit(f"{len(pending)} season(s) still running after {timeout} s")
 
 
 def run_one(client, category):
@@ -172,13 +175,13 @@ async def fanout(user_token, clients, n_events):
     from channels.routing import URLRouter
     from channels.testing import WebsocketCommunicator
 
-    from planning.models import Workflow
+    from planning.models import Season
     from planning.routing import websocket_urlpatterns
     from planning.services import events
 
     app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-    workflow = await database_sync_to_async(Workflow.objects.filter(type="forecast").first)()
-    url = f"/api/workflows/{workflow.pk}/stream?token={user_token}"
+    season = await database_sync_to_async(Season.objects.first)()
+    url = f"/api/workflows/{season.pk}/stream?token={user_token}"
     communicators = []
     for _ in range(clients):
         communicator = WebsocketCommunicator(app, url)
@@ -193,7 +196,8 @@ async def fanout(user_token, clients, n_events):
         from django.db import close_old_connections
 
         started = time.perf_counter()
-        event = events.emit(workflow.pk, "agent_progress", agent="demand", message=f"bench {i}", progress_pct=50)
+        event = events.emit(season.pk, "agent_progress", run=season.current_run_id, agent="demand",
+                            message=f"bench {i}", progress_pct=50)
         close_old_connections()
         return started, event.seq
 

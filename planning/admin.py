@@ -3,16 +3,9 @@ Season data (workflows, forecasts, allocations) is read-only here; it changes th
 workflow so its events and approvals stay consistent."""
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils import timezone
 
-from planning.models import (
-    ApiToken,
-    Category,
-    DataUpload,
-    Store,
-    StoreCluster,
-    Workflow,
-    WorkflowEvent,
-)
+from planning.models import ApiToken, Category, DataUpload, Run, Season, SeasonEvent, Store, StoreCluster
 
 
 @admin.register(Store)
@@ -88,8 +81,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).")
 
@@ -108,19 +99,40 @@ class DataUploadAdmin(admin.ModelAdmin):
 
 
 class EventInline(admin.TabularInline):
-    model = WorkflowEvent
-    fields = ("seq", "type", "created_at", "payload")
+    model = SeasonEvent
+    fields = ("seq", "type", "run", "created_at", "payload")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
 
-@admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
-    list_display = ("id", "type", "category", "status", "phase", "current_week", "owner", "created_at")
-    list_filter = ("status", "type", "phase", "category")
+class RunInline(admin.TabularInline):
+    model = Run
+    fields = ("kind", "week", "status", "step", "runner", "progress_pct", "error", "created_at", "completed_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Season)
+class SeasonAdmin(admin.ModelAdmin):
+    list_display = ("id", "category", "phase", "pending_approval", "current_week", "owner", "created_at")
+    list_filter = ("phase", "pending_approval", "category")
     search_fields = ("id", "owner__username")
-    inlines = [EventInline]
+    inlines = [RunInline, EventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ("id", "season", "kind", "week", "status", "step", "runner", "created_at")
+    list_filter = ("status", "kind")
+    search_fields = ("id", "season__id")
 
     def has_add_permission(self, request):
         return False

@@ -1,5 +1,7 @@
 """The live workflow stream: ``ws://host/api/workflows/<id>/stream[?token=...&after=<seq>]`` (SPEC §7).
 
+- The stream is the season's: a run's id (a week, a manual re-forecast) streams its season's
+  events, each naming its ``run_id``.
 - Authentication: the session user (AuthMiddlewareStack) or ``?token=`` (an API token). Anonymous
   users and unknown or revoked tokens are refused with close code 4401; an unknown workflow with
   4404. Any signed-in role may watch (viewers read).
@@ -27,6 +29,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from planning.api.auth import user_for_token
+from planning.models import Run, Season
 from planning.services import events
 
 logger = logging.getLogger(__name__)
@@ -45,16 +49,22 @@ def catchup_interval():
 
 @database_sync_to_async
 def _token_user(raw):
-    from planning.api.auth import user_for_token
-
     return user_for_token(raw)
 
 
 @database_sync_to_async
-def _workflow_last_seq(workflow_id):
-    from planning.models import Workflow
+def _season_of(workflow_id):
+    """The season a stream id names: a season's own id, or one of its runs' (a run's stream is its
+    season's: events belong to the season and name their run)."""
+    if Season.objects.filter(pk=workflow_id).exists():
+        return workflow_id
+    season_id = Run.objects.filter(pk=workflow_id).values_list("season_id", flat=True).first()
+    return str(season_id) if season_id else None
 
-    return Workflow.objects.filter(pk=workflow_id).values_list("last_seq", flat=True).first()
+
+@database_sync_to_async
+def _workflow_last_seq(season_id):
+    return Season.objects.filter(pk=season_id).values_list("last_seq", flat=True).first()
 
 
 @database_sync_to_async
@@ -82,10 +92,11 @@ class WorkflowConsumer(AsyncWebsocketConsumer):
         except (KeyError, ValueError):
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        last_seq = await _workflow_last_seq(self.workflow_id)
-        if last_seq is None:
+        season_id = await _season_of(self.workflow_id)
+        if season_id is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        requested, self.workflow_id = self.workflow_id, season_id
         try:
             after = max(0, int((query.get("after") or ["0"])[0]))
         except ValueError:
@@ -94,7 +105,10 @@ class WorkflowConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         # Read last_seq after joining the group: every later event then arrives live.
         last_seq = await _workflow_last_seq(self.workflow_id)
-        await self._send({"type": "connection_established", "workflow_id": self.workflow_id, "last_seq": last_seq})
+        hello = {"type": "connection_established", "workflow_id": self.workflow_id, "last_seq": last_seq}
+        if requested != season_id:
+            hello["run_id"] = requested  # the run whose id was asked for; the stream is its season's
+        await self._send(hello)
         self.last_sent = after
         if "after" in query:
             for message in await _events_between(self.workflow_id, after):

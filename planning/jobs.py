@@ -6,10 +6,9 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, connections
-
-from forecast_site.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +53,6 @@ def submit(task, *args):
 def health():
     if not uses_celery():
         return {"backend": "in-process"}
-    with app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:  # the project's app (forecast_site/__init__.py)
         conn.ensure_connection(max_retries=1, timeout=2)
     return {"backend": "celery"}

@@ -1,10 +1,10 @@
 """The planning domain: stores and their clusters, sales history, and a season's life from the
 pre-season forecast through weekly actuals, replenishment and markdown to the season report.
 
-A *season* is the root ``Workflow`` of type ``forecast``: its id is the one planners and API
-clients follow from the first forecast to the end of the season. A manual re-forecast runs as a
-``Workflow`` of type ``reforecast`` whose ``season`` points at that root; everything in-season
-(actuals, variance checks, shipments, markdowns) hangs off the season.
+A ``Season`` is the plan (category, parameters, phase, the approval it waits for); a ``Run`` is one
+execution on it (the pre-season run, one week's processing, a manual re-forecast) with its status,
+step, progress, heartbeat, error, runner and token usage. Everything in-season (actuals, variance
+checks, shipments, markdowns, approvals, events) hangs off the season; events name their run.
 """
 import hashlib
 import secrets
@@ -170,17 +170,11 @@ class DataUpload(models.Model):
         ordering = ["-created_at"]
 
 
-class Workflow(models.Model):
-    class Type(models.TextChoices):
-        FORECAST = "forecast"
-        REFORECAST = "reforecast"
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        AWAITING_APPROVAL = "awaiting_approval"
-        COMPLETED = "completed"
-        FAILED = "failed"
+class Season(models.Model):
+    """The plan of one category's season: its parameters, its phase, the approval it waits for
+    and the week it has reached. The committed order is its ``allocation``, the current baseline
+    its latest ``forecasts`` version. Its id is the one planners and API clients follow from the
+    first forecast to the end of the season (the API calls it the season's ``workflow_id``)."""
 
     class Phase(models.TextChoices):
         PRE_SEASON = "pre_season"
@@ -192,85 +186,107 @@ class Workflow(models.Model):
         MANUFACTURING = "approve_manufacturing_order"
         MARKDOWN = "approve_markdown"
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="seasons")
+    # The 7 SeasonParameters fields plus confidence, reasoning, extractor and the raw input.
+    parameters = models.JSONField(default=dict)
+    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PRE_SEASON)
+    pending_approval = models.CharField(max_length=32, choices=PendingApproval.choices, blank=True, default="")
+    # What the planner is shown for the pending approval (the proposal, its options' ranges).
+    approval_data = models.JSONField(default=dict, blank=True)
+    current_week = models.PositiveSmallIntegerField(default=0, help_text="Last season week with uploaded actuals")
+    # The run that drives the season now: the pre-season run, then each week's (manual
+    # re-forecasts run beside it and never become current).
+    current_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_seq = models.PositiveIntegerField(default=0, help_text="Sequence number of the season's last event")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="seasons"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["category", "-created_at"], name="season_category_created")]
+
+    def __str__(self):
+        return f"Season {self.category_id} {self.id}"
+
+    @property
+    def horizon_weeks(self):
+        return int(self.parameters.get("forecast_horizon_weeks", 12))
+
+    @property
+    def status(self):
+        """The status of the run driving the season (see ``current_run``)."""
+        return self.current_run.status if self.current_run_id else Run.Status.PENDING
+
+    def refresh_from_db(self, *args, **kwargs):
+        """Reload the current run too: its status is the season's (Django keeps a cached related
+        object whose id did not change)."""
+        super().refresh_from_db(*args, **kwargs)
+        self._state.fields_cache.pop("current_run", None)
+
+
+class Run(models.Model):
+    """One execution on a season: the pre-season run (demand -> inventory -> [approval] -> pricing),
+    one week's processing (variance -> re-forecast -> stock alert -> replenishment -> markdown
+    checkpoint -> [approval] -> apply markdown), or a manual re-forecast. A run paused for an
+    approval is resumed by the accept. The pre-season run shares its season's id."""
+
+    class Kind(models.TextChoices):
+        PRE_SEASON = "pre_season"
+        WEEK = "week"
+        REFORECAST = "reforecast"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        AWAITING_APPROVAL = "awaiting_approval"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
     ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=12, choices=Type.choices, default=Type.FORECAST)
-    season = models.ForeignKey(
-        "self",
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="reforecasts",
-        help_text="For a re-forecast: the season (forecast workflow) it updates",
-    )
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="workflows")
-    # The 7 SeasonParameters fields plus confidence, reasoning, extractor and the raw input.
-    parameters = models.JSONField(default=dict)
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    week = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The season week a week run processes")
+    reason = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.PRE_SEASON)
-    # Where the state machine resumes: the next step to run (see planning.services.workflow).
-    step = models.CharField(max_length=32, default="demand")
+    # Where the run resumes: the next step to run (planning.services.pipeline).
+    step = models.CharField(max_length=32)
     current_agent = models.CharField(max_length=32, blank=True)
-    progress_pct = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(100)]
-    )
-    pending_approval = models.CharField(
-        max_length=32, choices=PendingApproval.choices, blank=True, default=""
-    )
-    current_week = models.PositiveSmallIntegerField(
-        default=0, help_text="Last season week with uploaded actuals"
-    )
+    progress_pct = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     error = models.TextField(blank=True)
     runner = models.CharField(max_length=16, default="deterministic")
     token_usage = models.JSONField(default=dict, blank=True)
-    last_seq = models.PositiveIntegerField(default=0)
+    # Outputs of the run's finished steps by step name (the agents' "previous").
+    outputs = models.JSONField(default=dict, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="workflows",
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="Refreshed by the job running this workflow"
-    )
-    # How many times start-up recovery re-ran the current step after the job running it died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Refreshed by the job running this run")
+    # How many times recovery re-ran the current step after the job running it died.
     recovery_attempts = models.PositiveSmallIntegerField(default=0)
-    # Outputs of the finished steps by step name (the agents' "previous"), and the data of the
-    # approval the workflow waits for under "pending_approval".
-    step_outputs = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(progress_pct__lte=100), name="workflow_progress_pct"),
-            models.CheckConstraint(
-                condition=Q(type="forecast", season__isnull=True)
-                | Q(type="reforecast", season__isnull=False),
-                name="workflow_reforecast_has_season",
-            ),
+            models.CheckConstraint(condition=Q(progress_pct__lte=100), name="run_progress_pct"),
+            models.CheckConstraint(condition=Q(kind="week", week__isnull=False) | ~Q(kind="week"),
+                                   name="run_week_has_week"),
+            models.UniqueConstraint(fields=["season"], condition=Q(kind="pre_season"), name="run_one_pre_season"),
         ]
-        indexes = [
-            models.Index(fields=["status"], name="workflow_status"),
-            models.Index(fields=["category", "-created_at"], name="workflow_category_created"),
-        ]
+        indexes = [models.Index(fields=["status"], name="run_status")]
 
     def __str__(self):
-        return f"{self.get_type_display()} {self.category_id} {self.id}"
-
-    @property
-    def season_root(self):
-        """The season this workflow belongs to (itself for a forecast workflow)."""
-        return self.season if self.season_id else self
-
-    @property
-    def horizon_weeks(self):
-        return int(self.parameters.get("forecast_horizon_weeks", 12))
+        label = f"week {self.week}" if self.kind == self.Kind.WEEK else self.get_kind_display()
+        return f"{label} run {self.id} of {self.season_id}"
 
 
 class Extraction(models.Model):
@@ -291,7 +307,7 @@ class Extraction(models.Model):
     parameters = models.JSONField()
     token_usage = models.JSONField(default=dict, blank=True)
     season = models.OneToOneField(
-        Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="extraction",
+        Season, null=True, blank=True, on_delete=models.SET_NULL, related_name="extraction",
         help_text="The season started from this extraction",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -303,26 +319,29 @@ class Extraction(models.Model):
         return f"Extraction {self.id} ({self.extractor}, {self.confidence})"
 
 
-class WorkflowEvent(models.Model):
-    """Every message sent on a workflow's WebSocket, persisted in order for replay."""
+class SeasonEvent(models.Model):
+    """Every message sent on a season's WebSocket, persisted in order for replay; each names the run
+    it came from."""
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="events")
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=32)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["workflow", "seq"]
+        ordering = ["season", "seq"]
         constraints = [
-            models.UniqueConstraint(fields=["workflow", "seq"], name="event_unique_seq"),
+            models.UniqueConstraint(fields=["season", "seq"], name="event_unique_season_seq"),
         ]
 
     def as_message(self):
         return {
             "type": self.type,
             "seq": self.seq,
-            "workflow_id": str(self.workflow_id),
+            "workflow_id": str(self.season_id),
+            "run_id": str(self.run_id) if self.run_id else None,
             "timestamp": self.created_at.isoformat().replace("+00:00", "Z"),
             **self.payload,
         }
@@ -336,13 +355,8 @@ class Forecast(models.Model):
         REFORECAST = "reforecast"
         MARKDOWN = "markdown", "Markdown adjusted"
 
-    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="forecasts")
-    workflow = models.ForeignKey(
-        Workflow,
-        on_delete=models.CASCADE,
-        related_name="produced_forecasts",
-        help_text="The workflow run that produced it",
-    )
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="forecasts")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="forecasts", help_text="The run that produced it")
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="forecasts")
     version = models.PositiveSmallIntegerField(default=1)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.ORIGINAL)
@@ -393,7 +407,7 @@ class Allocation(models.Model):
         PROPOSED = "proposed"
         ACCEPTED = "accepted"
 
-    season = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="allocation")
+    season = models.OneToOneField(Season, on_delete=models.CASCADE, related_name="allocation")
     forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="allocations")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     demand_units = models.PositiveIntegerField()
@@ -453,7 +467,7 @@ class StoreAllocation(models.Model):
 
 
 class WeeklyActual(models.Model):
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="actuals")
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="actuals")
     week = models.PositiveSmallIntegerField(validators=[MinValueValidator(MIN_HORIZON_WEEKS), MaxValueValidator(MAX_HORIZON_WEEKS)])
     store = models.ForeignKey(Store, on_delete=models.PROTECT)
     units = models.PositiveIntegerField()
@@ -462,7 +476,7 @@ class WeeklyActual(models.Model):
     class Meta:
         ordering = ["week", "store_id"]
         constraints = [
-            models.UniqueConstraint(fields=["workflow", "week", "store"], name="actual_unique_week"),
+            models.UniqueConstraint(fields=["season", "week", "store"], name="actual_unique_season_week"),
             models.CheckConstraint(condition=Q(units__gte=0), name="actual_units_non_negative"),
             models.CheckConstraint(condition=Q(week__gte=1) & Q(week__lte=52), name="actual_week_range"),
         ]
@@ -480,7 +494,7 @@ class VarianceCheck(models.Model):
         EMERGENCY_ORDER = "emergency_order", "Emergency order"
         OVERSTOCK_REVIEW = "overstock_review", "Over-stock review"
 
-    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="variance_checks")
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="variance_checks")
     week = models.PositiveSmallIntegerField()
     forecast = models.ForeignKey(
         Forecast, on_delete=models.CASCADE, help_text="The baseline the check compared against"
@@ -510,7 +524,7 @@ class VarianceCheck(models.Model):
 class Replenishment(models.Model):
     """One shipment from the DC to a store after week N's actuals."""
 
-    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="replenishments")
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="replenishments")
     week = models.PositiveSmallIntegerField()
     store = models.ForeignKey(Store, on_delete=models.PROTECT)
     need_units = models.PositiveIntegerField()
@@ -536,7 +550,7 @@ class MarkdownDecision(models.Model):
         RECOMMENDED = "recommended"
         ACCEPTED = "accepted"
 
-    season = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="markdowns")
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="markdowns")
     forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="markdowns")
     week = models.PositiveSmallIntegerField()
     units_sold = models.PositiveIntegerField()
@@ -581,7 +595,7 @@ class Approval(models.Model):
         MODIFY = "modify"
         ACCEPT = "accept"
 
-    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="approvals")
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="approvals")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     action = models.CharField(max_length=8, choices=Action.choices)
     values = models.JSONField(default=dict)

@@ -8,15 +8,16 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
-from ninja import File, Form, Router
+from ninja import File, Form, Router, Status
 from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 
 from planning.api.auth import require_role
-from planning.api.schemas import ErrorOut, HistoryUploadOut, StoresUploadOut, WeeklyUploadOut
+from planning.api.schemas import ErrorOut
 from planning.api.throttling import UPLOADS
+from planning.api.upload_schemas import HistoryUploadOut, StoresUploadOut, WeeklyUploadOut
 from planning.errors import NotFound, PayloadTooLarge
-from planning.models import Workflow
+from planning.models import Season
 from planning.roles import PLANNER
 from planning.services import actuals_import, history_import, store_import
 
@@ -89,7 +90,7 @@ def upload_stores(request, file: File[UploadedFile]):
 
 @router.post(
     "/data/upload-weekly-sales",
-    response={200: WeeklyUploadOut, 404: ErrorOut, 409: ErrorOut, **UPLOAD_ERRORS},
+    response={202: WeeklyUploadOut, 404: ErrorOut, 409: ErrorOut, **UPLOAD_ERRORS},
 )
 @decorate_view(limit_upload_size)
 def upload_weekly_sales(
@@ -101,11 +102,12 @@ def upload_weekly_sales(
 ):
     """Week N actuals of a season: `store_id, units_sold` or daily `date, store_id,
     quantity_sold` (dates inside week N). Every store of the plan must appear. The same week
-    again -> 409 unless overwrite=true. Runs the variance check and what follows from it."""
+    again -> 409 unless overwrite=true. Answers 202 at once with the run that processes the week
+    (variance check, re-forecast, stock alert, replenishment, markdown checkpoint) as a job."""
     require_role(request, PLANNER)
-    season = Workflow.objects.filter(pk=workflow_id).first()
+    season = Season.objects.filter(pk=workflow_id).first()
     if season is None:
         raise NotFound(f"Unknown workflow {workflow_id}.")
-    return actuals_import.import_weekly_actuals(
+    return Status(202, actuals_import.import_weekly_actuals(
         season, week_number, file, overwrite=overwrite, user=request.auth, filename=_filename(file)
-    )
+    ))

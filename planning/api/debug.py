@@ -12,7 +12,6 @@ from planning.errors import Invalid, NotFound
 from planning.models import Allocation, Category
 from planning.roles import STAFF
 from planning.selectors import seasons as season_reads
-from planning.selectors import workflows as workflow_reads
 from planning.services import forecasting, manufacturing, season_start
 
 router = Router(tags=["debug"])
@@ -71,7 +70,7 @@ def pricing_analyze(request, payload: DebugPricingIn):
     units, mfg, target = payload.units_sold, payload.manufacturing_qty, payload.target_sell_through
     params = _given(payload.parameters) if payload.parameters else None
     if payload.workflow_id is not None:
-        season = workflow_reads.get_workflow(payload.workflow_id).season_root
+        season = season_reads.season_of(payload.workflow_id)
         allocation = Allocation.objects.filter(season=season).first()
         if allocation is None:
             raise Invalid("The season has no manufacturing order yet.")

@@ -31,10 +31,10 @@ from planning.models import (
     Forecast,
     HistoricalSale,
     MarkdownDecision,
+    Season,
     Store,
     StoreCluster,
     VarianceCheck,
-    Workflow,
 )
 from planning.selectors import seasons as season_reads
 from planning.services import allocation as plans
@@ -61,8 +61,8 @@ def _not_found(forecast_id: int, missing: str):
     return NotFound(missing)
 
 
-def season_of_forecast(forecast_id: int) -> Workflow:
-    season = Workflow.objects.filter(forecasts=forecast_id).first()
+def season_of_forecast(forecast_id: int) -> Season:
+    season = Season.objects.filter(forecasts=forecast_id).first()
     if season is None:
         raise NotFound(f"Unknown forecast {forecast_id}.")
     return season

@@ -5,6 +5,7 @@ from typing import Literal
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import BaseModel, ConfigDict
 
 from agents.parameters import (
     DEFAULT_HOLDBACK,
@@ -14,18 +15,8 @@ from agents.parameters import (
     MIN_HORIZON_WEEKS,
     ReplenishmentStrategy,
 )
-from pydantic import BaseModel, ConfigDict
-
-from planning.api.schemas import (
-    AllocationOut,
-    ClusterShareOut,
-    ForecastOut,
-    MarkdownOut,
-    OrderOut,
-    ReforecastOut,
-    StockPositionOut,
-    StrictIn,
-)
+from planning.api.schemas import AllocationOut, ClusterShareOut, ForecastOut, MarkdownOut, OrderOut, StrictIn
+from planning.api.upload_schemas import ReforecastOut, StockPositionOut, WeekResultOut
 
 ParameterName = Literal["forecast_horizon_weeks", "season_start_date", "replenishment_strategy",
                         "dc_holdback_percentage", "markdown_checkpoint_week", "markdown_threshold",
@@ -109,6 +100,7 @@ class ResultsOut(Schema):
     markdown: MarkdownOut | None = None
     summaries: dict[str, str | None] | None = Field(None, description="Each pre-season step's explanation")
     reforecast: "ReforecastStepOut | None" = Field(None, description="A re-forecast's outputs: refit, blend, stock position")
+    week: WeekResultOut | None = Field(None, description="A week run's result: variance, re-forecast, shipments, markdown")
 
 
 class RefitOut(BaseModel):

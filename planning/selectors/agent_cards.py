@@ -16,7 +16,8 @@ and runner of its last completed step) or ``failed`` (with the error). Read in s
   alert, a preview, an upload, a recovery notice), whatever their text.
 - ``agent_completed``: the step closes, the card is done (duration, summary, runner, fallback).
 - ``human_input_required``: the agent's card waits for the approval; any open step is over.
-- ``workflow_complete``: the run is over: running and waiting cards are done.
+- ``workflow_complete``: the run is over: running and waiting cards are done (a manual
+  re-forecast's completion leaves a waiting card waiting: it ran beside the season).
 - ``error``: the named agent's card failed, and so does any card whose step was still open.
 
 So a card is running only between its ``agent_started`` and the next event that closes a step;
@@ -41,7 +42,7 @@ def _card(agent, name=None, role=""):
 
 def agent_cards(events):
     """The cards (the three agents first, then any other agent an event names) from ``events``:
-    objects with ``type`` and ``payload`` (WorkflowEvent rows), in seq order."""
+    objects with ``type`` and ``payload`` (SeasonEvent rows), in seq order."""
     cards = {key: _card(key, name, role) for key, name, role in AGENTS}
 
     def close_open(state, except_agent=None):
@@ -77,7 +78,8 @@ def agent_cards(events):
                 card["state"] = WAITING
         elif event.type == "workflow_complete":
             close_open(DONE)
-            release_waiting()
+            if payload.get("run_kind") != "reforecast":  # a manual re-forecast runs beside the season
+                release_waiting()
         elif event.type == "error":
             message = payload.get("error_message", "")
             close_open(FAILED, except_agent=agent)

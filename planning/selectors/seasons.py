@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from agents.season_tools import recommend_markdown
 from planning.errors import NotFound
-from planning.models import Replenishment, WeeklyActual, Workflow
+from planning.models import Replenishment, Run, Season, WeeklyActual
 
 
 def iso(moment):
@@ -20,19 +20,24 @@ def variance_threshold():
 
 
 def season_of(season_or_id):
-    """The season (root forecast workflow) of a workflow or id; 404 for an unknown id."""
-    season = season_or_id
-    if not isinstance(season, Workflow):
-        season = Workflow.objects.filter(pk=season_or_id).first()
-        if season is None:
+    """The season of a Season, a Run, or either's id; 404 for an unknown id."""
+    if isinstance(season_or_id, Season):
+        return season_or_id
+    if isinstance(season_or_id, Run):
+        return season_or_id.season
+    season = Season.objects.filter(pk=season_or_id).first()
+    if season is None:
+        run = Run.objects.select_related("season").filter(pk=season_or_id).first()
+        if run is None:
             raise NotFound(f"Unknown season {season_or_id}.")
-    return season.season_root
+        season = run.season
+    return season
 
 
 def weekly_actuals(season, through=None):
     """Category units of weeks 1..through (default: every uploaded week)."""
     through = season.current_week if through is None else through
-    totals = dict(WeeklyActual.objects.filter(workflow=season, week__lte=through).values("week")
+    totals = dict(WeeklyActual.objects.filter(season=season, week__lte=through).values("week")
                   .annotate(units=Sum("units")).values_list("week", "units"))
     return [float(totals.get(n, 0)) for n in range(1, through + 1)]
 
@@ -52,7 +57,7 @@ def store_stock(season, allocation, through):
     """On hand per store after week ``through``'s sales (before that week's shipments), and the
     units shipped to each store so far (initial + replenishments of weeks < through)."""
     sold = defaultdict(dict)
-    for store_id, week, units in WeeklyActual.objects.filter(workflow=season, week__lte=through).values_list(
+    for store_id, week, units in WeeklyActual.objects.filter(season=season, week__lte=through).values_list(
             "store_id", "week", "units"):
         sold[store_id][week] = units
     shipped_in = defaultdict(dict)

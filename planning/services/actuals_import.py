@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from planning.errors import Invalid
-from planning.models import Allocation, DataUpload, Store, StoreAllocation, Workflow
+from planning.models import Allocation, DataUpload, Season, Store, StoreAllocation
 from planning.services.csv_files import (
     MAX_UNITS,
     RowErrors,
@@ -22,7 +22,8 @@ from planning.services.csv_files import (
     report_missing,
     whole_number,
 )
-from planning.services.weeks import record_week_actuals
+from planning.services.actuals import record_week_actuals
+from planning.services.weeks import week_result
 
 WEEKLY_TOTAL_COLUMNS = ("store_id", "units_sold")
 WEEKLY_DAILY_COLUMNS = ("date", "store_id", "quantity_sold")
@@ -114,7 +115,7 @@ def parse_weekly_actuals(
     return {store_id: int(total) for store_id, total in totals.items()}
 
 
-def plan_store_ids(season: Workflow) -> set[str]:
+def plan_store_ids(season: Season) -> set[str]:
     """The stores a season's actuals must cover: its allocation's stores, or every store while
     the season has no allocation yet."""
     allocation = Allocation.objects.filter(season=season).first()
@@ -125,11 +126,10 @@ def plan_store_ids(season: Workflow) -> set[str]:
     )
 
 
-def import_weekly_actuals(season: Workflow, week: int, file, *, overwrite=False, user=None,
+def import_weekly_actuals(season: Season, week: int, file, *, overwrite=False, user=None,
                           filename="") -> dict:
-    """Check a week's actuals file against the season and hand the totals to the season's
-    weekly cycle (variance, re-forecast, replenishment, markdown); records the upload."""
-    season = season.season_root
+    """Check a week's actuals file against the season, store the totals and start the week's run
+    (variance, re-forecast, replenishment, markdown: planning.services.weeks); records the upload."""
     start = season.parameters.get("season_start_date")
     if not start:
         raise Invalid("This season has no start date yet; confirm its parameters first.")
@@ -146,15 +146,17 @@ def import_weekly_actuals(season: Workflow, week: int, file, *, overwrite=False,
         week=week,
         store_ids=plan_store_ids(season),
     )
-    result = record_week_actuals(season, week, units, overwrite=overwrite, user=user)
+    run = record_week_actuals(season, week, units, overwrite=overwrite, user=user)
     report = {
         "kind": DataUpload.Kind.WEEKLY_ACTUALS.value,
         "filename": filename,
         "workflow_id": str(season.id),
+        "run_id": str(run.pk),
+        "status": run.status,
         "week_number": week,
         "rows_imported": len(units),
         "units": sum(units.values()),
-        "variance_check": result,
+        "variance_check": week_result(season, week),
     }
     report["upload_id"] = record_upload(
         DataUpload.Kind.WEEKLY_ACTUALS, filename, len(units), report, user

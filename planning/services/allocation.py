@@ -11,10 +11,10 @@ def _as_date(value):
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def save_original_forecast(season, forecast, split):
+def save_original_forecast(season, run, forecast, split):
     """Version 1 of the season's forecast (replaced if the demand step runs again)."""
     fields = dict(
-        workflow=season,
+        run=run,
         category_id=season.category_id,
         kind=Forecast.Kind.ORIGINAL,
         from_week=1,
@@ -36,11 +36,11 @@ def save_original_forecast(season, forecast, split):
     return saved
 
 
-def save_forecast_version(season, workflow, *, kind, from_week, weekly_units, reason, fit=None,
+def save_forecast_version(season, run, *, kind, from_week, weekly_units, reason, fit=None,
                           actual_weeks=0):
     """A new baseline for the season: weeks 1..actual_weeks are actuals, the rest re-estimated.
 
-    Idempotent per producing workflow and from_week: running the same step again replaces the
+    Idempotent per producing run and from_week: running the same step again replaces the
     version it made instead of adding another.
     """
     start = season.forecasts.order_by("version").values_list("season_start_date", flat=True).first()
@@ -70,14 +70,14 @@ def save_forecast_version(season, workflow, *, kind, from_week, weekly_units, re
         reason=reason[:255],
     )
     with transaction.atomic():
-        existing = Forecast.objects.filter(season=season, workflow=workflow, kind=kind, from_week=from_week).first()
+        existing = Forecast.objects.filter(season=season, run=run, kind=kind, from_week=from_week).first()
         if existing:
             for name, value in fields.items():
                 setattr(existing, name, value)
             existing.save()
             return existing
         version = (season.forecasts.aggregate(v=Max("version"))["v"] or 0) + 1
-        return Forecast.objects.create(season=season, workflow=workflow, version=version, from_week=from_week,
+        return Forecast.objects.create(season=season, run=run, version=version, from_week=from_week,
                                        **fields)
 
 
@@ -214,8 +214,8 @@ def fashion_season(start):
 # GET /api/forecasts rows, read as dicts in the API's names.
 FORECAST_SUMMARY_FIELDS = dict(
     forecast_id=F("id"), category_name=F("category__name"), total_season_demand=F("total_units"),
-    forecasting_method=F("method"))
-FORECAST_SUMMARY_COLUMNS = ("season_id", "workflow_id", "category_id", "version", "kind", "from_week",
+    forecasting_method=F("method"), workflow_id=F("run_id"))
+FORECAST_SUMMARY_COLUMNS = ("season_id", "category_id", "version", "kind", "from_week",
                             "season_start_date", "horizon_weeks", "created_at")
 
 
@@ -232,7 +232,7 @@ def forecast_dict(forecast):
     return {
         "forecast_id": forecast.pk,
         "season_id": forecast.season_id,
-        "workflow_id": forecast.workflow_id,
+        "workflow_id": forecast.run_id,
         "category_id": forecast.category_id,
         "category_name": forecast.category.name,
         "season": fashion_season(forecast.season_start_date),

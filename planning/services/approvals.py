@@ -10,10 +10,11 @@ season and the markdown at the checkpoint week.
   request) gets the committed result again with ``replayed: true``; nothing is written twice. Any
   other accept after the commit (another user, another value) is a 409 naming who accepted, and so
   is any action while the season is not waiting for this approval.
-- One winner: an accept locks the workflow row (select_for_update), recomputes the proposal
-  inside the lock from what is stored, and moves awaiting_approval -> pending with a
-  compare-and-set (planning.services.states); of two concurrent accepts exactly one commits, the
-  other sees the commit and gets the 409 (or the replay).
+- One winner: an accept locks the season row (select_for_update), recomputes the proposal
+  inside the lock from what is stored, and moves the paused run awaiting_approval -> pending with
+  a compare-and-set (planning.services.states); the run resumes where it stopped. Of two
+  concurrent accepts exactly one commits; the other sees the commit and gets the 409 (or the
+  replay).
 
 What differs between the two approvals is described by an ``ApprovalKind``.
 """
@@ -25,46 +26,46 @@ from django.utils import timezone
 
 from planning import tasks
 from planning.errors import Conflict, Invalid, NotFound
-from planning.models import Allocation, Approval, MarkdownDecision, Workflow
+from planning.models import Allocation, Approval, MarkdownDecision, Run, Season
 from planning.selectors.seasons import markdown_dict, markdown_view
 from planning.services import allocation as plans
 from planning.services import events, states
 from planning.services.manufacturing import accepted_body, order_plan
 from planning.services.markdown import approval_values, recompute
+from planning.services.runs import add_outputs
 
-Status = Workflow.Status
+Status = Run.Status
 ACTIONS = ("modify", "accept")
 
 
 @dataclass(frozen=True)
 class ApprovalKind:
-    pending: str  # the Workflow.PendingApproval the season waits with
+    pending: str  # the Season.PendingApproval the season waits with
     kind: str  # Approval.Kind
     agent: str  # the agent whose card and events carry it
     field: str  # the planner's value, as the API names it
     what: str  # "the manufacturing order", in messages
-    proposed: Callable[[Workflow], Any]  # the value proposed to the planner
-    committed: Callable[[Workflow], Any]  # the committed record, or None (inside the lock)
+    proposed: Callable[[Season], Any]  # the value proposed to the planner
+    committed: Callable[[Season], Any]  # the committed record, or None (inside the lock)
     committed_value: Callable[[Any], float]
-    propose: Callable[[Workflow, float], Any]  # the proposal at a value (Invalid if impossible)
+    propose: Callable[[Season, float], Any]  # the proposal at a value (Invalid if impossible)
     values: Callable[[Any], dict]  # what an Approval row records of a proposal
     preview: Callable[[Any], str]  # the event line of a preview
-    commit: Callable[[Workflow, Any, Any, Any], Any]  # (locked, proposal, user, now) -> record
+    commit: Callable[[Season, Any, Any, Any], Any]  # (locked, proposal, user, now) -> record
     accepted: Callable[[Any, str], str]  # (proposal, who) -> the event line of the commit
-    body: Callable[[Workflow, Any, bool], dict]  # (workflow, record, replayed) -> accept response
+    body: Callable[[Season, Any, bool], dict]  # (season, record, replayed) -> accept response
     preview_body: Callable[[Any], dict]  # the modify response's proposal fields
-    resume_step: str | None = None  # the step the season resumes at (None: where it stopped)
 
 
 def decide(kind, workflow_id, action, value=None, note="", user=None, *, background=True):
     """Apply ``action`` (modify or accept) of approval ``kind`` to the season ``workflow_id``."""
-    workflow = _season_workflow(workflow_id)
+    season = _season(workflow_id)
     if action not in ACTIONS:
         raise Invalid("action must be modify or accept", errors=[{"field": "action", "message": "modify or accept"}])
     if action == "modify":
-        return _preview(kind, workflow, value, note, user)
+        return _preview(kind, season, value, note, user)
     with transaction.atomic():
-        locked = Workflow.objects.select_for_update().select_related("category").get(pk=workflow.pk)
+        locked = Season.objects.select_for_update().get(pk=season.pk)  # its current run: read after the lock
         record = kind.committed(locked)
         if record is not None:
             return _repeated_accept(kind, locked, record, value, user)
@@ -72,50 +73,46 @@ def decide(kind, workflow_id, action, value=None, note="", user=None, *, backgro
             raise Conflict(f"The season is {locked.status}, not waiting for the approval of {kind.what}.")
         proposal = kind.propose(locked, kind.proposed(locked) if value is None else value)
         now = timezone.now()
-        fields = {"step": kind.resume_step} if kind.resume_step else {}
-        if not states.move(locked.pk, Status.PENDING, source=(Status.AWAITING_APPROVAL,),
-                           where={"pending_approval": kind.pending}, pending_approval="", heartbeat_at=now, **fields):
+        if not states.release_approval(locked.pk, kind.pending, heartbeat_at=now):
             raise Conflict(f"{kind.what.capitalize()} was accepted by another request.")
         record = kind.commit(locked, proposal, user, now)
-        Approval.objects.create(workflow=locked, kind=kind.kind, action=Approval.Action.ACCEPT,
+        Approval.objects.create(season=locked, kind=kind.kind, action=Approval.Action.ACCEPT,
                                 values=kind.values(proposal), note=note or "", user=user)
-        outputs = dict(locked.step_outputs or {})
-        outputs.pop("pending_approval", None)
-        outputs[f"{kind.kind}_approval"] = kind.values(proposal)
-        Workflow.objects.filter(pk=locked.pk).update(step_outputs=outputs)
-        events.emit(locked.pk, events.AGENT_PROGRESS, agent=kind.agent, progress_pct=locked.progress_pct,
+        run = locked.current_run
+        add_outputs(run.pk, **{f"{kind.kind}_approval": kind.values(proposal)})
+        events.emit(locked.pk, events.AGENT_PROGRESS, run=run.pk, agent=kind.agent, progress_pct=run.progress_pct,
                     message=kind.accepted(proposal, user.get_username() if user else "system"))
         body = kind.body(locked, record, False)
-    tasks.start_workflow(workflow.pk, background=background)
+    tasks.start_workflow(run.pk, background=background)
     return body
 
 
-def _season_workflow(workflow_id):
-    workflow = Workflow.objects.select_related("category").filter(pk=workflow_id).first()
-    if workflow is None:
+def _season(workflow_id):
+    season = Season.objects.select_related("category", "current_run").filter(pk=workflow_id).first()
+    if season is None:
+        if Run.objects.filter(pk=workflow_id).exists():
+            raise Conflict("Approvals belong to the season (forecast) workflow, not to one of its runs.")
         raise NotFound(f"Unknown workflow {workflow_id}.")
-    if workflow.type != Workflow.Type.FORECAST:
-        raise Conflict("Approvals belong to the season (forecast) workflow, not a re-forecast.")
-    return workflow
+    return season
 
 
-def _waiting(kind, workflow):
-    return workflow.status == Status.AWAITING_APPROVAL and workflow.pending_approval == kind.pending
+def _waiting(kind, season):
+    return season.pending_approval == kind.pending and season.status == Status.AWAITING_APPROVAL
 
 
-def _preview(kind, workflow, value, note, user):
-    if not _waiting(kind, workflow):
-        raise Conflict(f"The season is {workflow.status}, not waiting for the approval of {kind.what}.")
+def _preview(kind, season, value, note, user):
+    if not _waiting(kind, season):
+        raise Conflict(f"The season is {season.status}, not waiting for the approval of {kind.what}.")
     if value is None:
         raise Invalid(f"{kind.field} is required to modify {kind.what}.",
                       errors=[{"field": kind.field, "message": "required for modify"}])
-    proposal = kind.propose(workflow, value)
-    Approval.objects.create(workflow=workflow, kind=kind.kind, action=Approval.Action.MODIFY,
+    proposal = kind.propose(season, value)
+    Approval.objects.create(season=season, kind=kind.kind, action=Approval.Action.MODIFY,
                             values=kind.values(proposal), note=note or "", user=user)
-    events.emit(workflow.pk, events.AGENT_PROGRESS, agent=kind.agent, progress_pct=workflow.progress_pct,
-                message=kind.preview(proposal))
-    return {"workflow_id": str(workflow.pk), "action": "modify", "committed": False, "replayed": False,
-            "status": workflow.status, **kind.preview_body(proposal)}
+    events.emit(season.pk, events.AGENT_PROGRESS, run=season.current_run_id, agent=kind.agent,
+                progress_pct=season.current_run.progress_pct, message=kind.preview(proposal))
+    return {"workflow_id": str(season.pk), "action": "modify", "committed": False, "replayed": False,
+            "status": season.status, **kind.preview_body(proposal)}
 
 
 def _repeated_accept(kind, locked, record, value, user):
@@ -133,14 +130,14 @@ def _repeated_accept(kind, locked, record, value, user):
 # --- the manufacturing order ----------------------------------------------------------------------
 
 
-def _committed_allocation(workflow):
-    allocation = Allocation.objects.select_for_update().filter(season=workflow).first()
+def _committed_allocation(season):
+    allocation = Allocation.objects.select_for_update().filter(season=season).first()
     return allocation if allocation is not None and allocation.status == Allocation.Status.ACCEPTED else None
 
 
-def _commit_order(workflow, proposal, user, now):
+def _commit_order(season, proposal, user, now):
     order, plan = proposal
-    allocation = Allocation.objects.get(season=workflow)
+    allocation = Allocation.objects.get(season=season)
     plans.commit_allocation(allocation, order, plan, user, now)
     allocation.refresh_from_db()
     return allocation
@@ -160,7 +157,7 @@ def _order_preview(proposal):
 
 
 MANUFACTURING = ApprovalKind(
-    pending=Workflow.PendingApproval.MANUFACTURING, kind=Approval.Kind.MANUFACTURING, agent="inventory",
+    pending=Season.PendingApproval.MANUFACTURING, kind=Approval.Kind.MANUFACTURING, agent="inventory",
     field="safety_stock_pct", what="the manufacturing order",
     proposed=lambda wf: Allocation.objects.filter(season=wf).values_list("safety_stock_pct", flat=True).first(),
     committed=_committed_allocation, committed_value=lambda allocation: allocation.safety_stock_pct,
@@ -181,24 +178,24 @@ def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", u
 # --- the markdown ---------------------------------------------------------------------------------
 
 
-def _markdown_decision(workflow):
-    return workflow.markdowns.first()
+def _markdown_decision(season):
+    return season.markdowns.first()
 
 
-def _committed_markdown(workflow):
-    decision = workflow.markdowns.select_for_update().first()
+def _committed_markdown(season):
+    decision = season.markdowns.select_for_update().first()
     return decision if decision is not None and decision.status == MarkdownDecision.Status.ACCEPTED else None
 
 
-def _markdown_proposal(workflow, elasticity):
-    decision = _markdown_decision(workflow)
+def _markdown_proposal(season, elasticity):
+    decision = _markdown_decision(season)
     if decision is None:
-        raise Conflict(f"The season is {workflow.status}, not waiting for the approval of the markdown.")
+        raise Conflict(f"The season is {season.status}, not waiting for the approval of the markdown.")
     return recompute(decision, elasticity)
 
 
-def _commit_markdown(workflow, final, user, now):
-    decision = workflow.markdowns.select_for_update().get()
+def _commit_markdown(season, final, user, now):
+    decision = season.markdowns.select_for_update().get()
     for name in ("elasticity", "markdown_pct", "expected_lift", "gap", "sell_through"):
         setattr(decision, name, final[name])
     decision.status = MarkdownDecision.Status.ACCEPTED
@@ -209,7 +206,7 @@ def _commit_markdown(workflow, final, user, now):
 
 
 MARKDOWN = ApprovalKind(
-    pending=Workflow.PendingApproval.MARKDOWN, kind=Approval.Kind.MARKDOWN, agent="pricing",
+    pending=Season.PendingApproval.MARKDOWN, kind=Approval.Kind.MARKDOWN, agent="pricing",
     field="elasticity_coefficient", what="the markdown",
     proposed=lambda wf: _markdown_decision(wf).elasticity if _markdown_decision(wf) else None,
     committed=_committed_markdown, committed_value=lambda decision: decision.elasticity,
@@ -221,9 +218,9 @@ MARKDOWN = ApprovalKind(
                                  f"{final['week'] + 1}, expected lift {final['expected_lift']:.1%}"),
     body=lambda wf, decision, replayed: {
         "workflow_id": str(wf.pk), "action": "accept", "committed": True, "replayed": replayed,
-        "status": Workflow.objects.values_list("status", flat=True).get(pk=wf.pk), "markdown": markdown_dict(decision)},
+        "status": Run.objects.values_list("status", flat=True).get(pk=wf.current_run_id),
+        "markdown": markdown_dict(decision)},
     preview_body=lambda final: {"markdown": markdown_view(final, final["week"])},
-    resume_step=states.APPLY_MARKDOWN,
 )
 
 

@@ -1,7 +1,9 @@
-"""Workflow events: persisted in order (for replay) and broadcast to the workflow's Channels group.
+"""Season events: persisted in order (for replay) and broadcast to the season's Channels group.
+Events belong to the season (one stream, one sequence, whatever run emits them) and name the run
+they came from.
 
 ``emit`` allocates the next sequence number with an ``UPDATE ... SET last_seq = last_seq + 1`` on
-the workflow row inside a transaction: the update takes the row lock (PostgreSQL) or the write
+the season row inside a transaction: the update takes the row lock (PostgreSQL) or the write
 lock (SQLite) until commit, so two writers can never get the same seq. The broadcast happens after
 the commit, so a subscriber never receives an event that a rollback later erases; a subscriber
 that misses a broadcast (or gets one early) fills the gap from the database (planning.consumers).
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from planning.models import Workflow, WorkflowEvent
+from planning.models import Season, SeasonEvent
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +37,8 @@ _server_loop = None
 _loop_lock = threading.Lock()
 
 
-def group_name(workflow_id):
-    return f"workflow.{workflow_id}"
+def group_name(season_id):
+    return f"workflow.{season_id}"
 
 
 def register_server_loop(loop):
@@ -45,39 +47,44 @@ def register_server_loop(loop):
         _server_loop = loop
 
 
-def emit(workflow_id, type, **payload):
-    """Persist the next event of a workflow and broadcast it after commit. Returns the event."""
+def emit(season_id, type, *, run=None, **payload):
+    """Persist the next event of a season (from ``run``, a Run or its id) and broadcast it after
+    commit. Returns the event."""
     if type not in TYPES:
         raise ValueError(f"unknown event type {type!r}")
     with transaction.atomic():
-        updated = Workflow.objects.filter(pk=workflow_id).update(last_seq=F("last_seq") + 1)
+        updated = Season.objects.filter(pk=season_id).update(last_seq=F("last_seq") + 1)
         if not updated:
-            raise Workflow.DoesNotExist(f"workflow {workflow_id} not found")
-        seq = Workflow.objects.filter(pk=workflow_id).values_list("last_seq", flat=True).get()
-        event = WorkflowEvent.objects.create(workflow_id=workflow_id, seq=seq, type=type, payload=payload)
+            raise Season.DoesNotExist(f"season {season_id} not found")
+        seq = Season.objects.filter(pk=season_id).values_list("last_seq", flat=True).get()
+        event = SeasonEvent.objects.create(season_id=season_id, run_id=getattr(run, "pk", run), seq=seq, type=type,
+                                           payload=payload)
         message = event.as_message()
-        transaction.on_commit(lambda: broadcast(workflow_id, message), robust=True)
+        transaction.on_commit(lambda: broadcast(season_id, message), robust=True)
     return event
 
 
-def events_after(workflow_id, after=0, limit=None):
-    """Persisted events with seq > after, in order, as WebSocket messages."""
-    qs = WorkflowEvent.objects.filter(workflow_id=workflow_id, seq__gt=after or 0).order_by("seq")
+def events_after(season_id, after=0, limit=None, *, run_id=None):
+    """Persisted events with seq > after, in order, as WebSocket messages (only ``run_id``'s when
+    given)."""
+    qs = SeasonEvent.objects.filter(season_id=season_id, seq__gt=after or 0).order_by("seq")
+    if run_id is not None:
+        qs = qs.filter(run_id=run_id)
     if limit:
         qs = qs[:limit]
     return [event.as_message() for event in qs]
 
 
-def broadcast(workflow_id, message):
-    """Send one event message to every subscriber of the workflow; never raises."""
+def broadcast(season_id, message):
+    """Send one event message to every subscriber of the season; never raises."""
     layer = get_channel_layer()
     if layer is None:
         return
     payload = {"type": "workflow.event", "event": message}
     try:
-        _group_send(layer, group_name(workflow_id), payload)
+        _group_send(layer, group_name(season_id), payload)
     except Exception:  # noqa: BLE001  (the event is persisted; subscribers can replay it)
-        logger.exception("Broadcast of event %s of workflow %s failed", message.get("seq"), workflow_id)
+        logger.exception("Broadcast of event %s of season %s failed", message.get("seq"), season_id)
 
 
 def broadcast_timeout():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import F
 
 from planning.errors import NotFound
-from planning.models import Allocation, Replenishment, StoreAllocation, VarianceCheck, Workflow
+from planning.models import Allocation, Replenishment, StoreAllocation, VarianceCheck, Season
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Excel only reads a CSV as UTF-8 (store names with accents or dashes) when it starts with a BOM.
@@ -40,12 +40,12 @@ def safe_cell(value):
     return value
 
 
-def _name(season: Workflow, what: str) -> str:
+def _name(season: Season, what: str) -> str:
     start = season.parameters.get("season_start_date", "")
     return f"{what}-{season.category_id}-{start or season.pk}.csv"
 
 
-def allocation_export(season: Workflow) -> CsvExport:
+def allocation_export(season: Season) -> CsvExport:
     store_rows = StoreAllocation.objects.filter(allocation__season=season).order_by("store_id")
     rows = [
         [store_id, name, cluster_id or "", round(factor, 6), planned, initial, holdback]
@@ -63,7 +63,7 @@ def allocation_export(season: Workflow) -> CsvExport:
     )
 
 
-def replenishment_export(season: Workflow) -> CsvExport:
+def replenishment_export(season: Season) -> CsvExport:
     shipments = Replenishment.objects.filter(season=season).order_by("week", "-need_units", "store_id")
     rows = [
         [week, store_id, name, need, quantity, "yes" if partial else "no"]
@@ -77,7 +77,7 @@ def replenishment_export(season: Workflow) -> CsvExport:
     )
 
 
-def variance_export(season: Workflow) -> CsvExport:
+def variance_export(season: Season) -> CsvExport:
     rows = [
         [c.week, round(c.forecast_cum, 2), c.actual_cum, round(c.variance, 4),
          round(c.signed_variance, 4), c.band, round(c.threshold, 4),

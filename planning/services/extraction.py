@@ -11,6 +11,8 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 
+from agents import extraction as rule_extraction
+from agents import llm_extraction
 from agents.extraction import ExtractionResult
 from planning.errors import Conflict, Invalid, NotFound
 from planning.models import Extraction
@@ -23,14 +25,10 @@ def extract_parameters(text, reference_date) -> ExtractionResult:
     to the rules by itself, keeping the tokens it spent), else the rules. Raises ParameterError
     naming the field."""
     if settings.OPENAI_API_KEY:
-        from agents.llm_extraction import extract
-
-        return extract(text, reference_date, api_key=settings.OPENAI_API_KEY,
+        return llm_extraction.extract(text, reference_date, api_key=settings.OPENAI_API_KEY,
                        base_url=settings.OPENAI_BASE_URL or None, model=settings.OPENAI_MODEL,
                        timeout=settings.OPENAI_TIMEOUT_SECONDS)
-    from agents.extraction import extract_parameters as rules
-
-    return rules(text, reference_date)
+    return rule_extraction.extract_parameters(text, reference_date)
 
 
 def token_usage(result: ExtractionResult) -> dict:

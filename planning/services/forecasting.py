@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from agents.season_tools import cache_key
+from mlpipeline.weekly import weekly_series
 from planning.models import FitCache, HistoricalSale, Store
 
 MIN_HISTORY_WEEKS = 8  # below this the forecast is refused (SPEC §4)
@@ -57,8 +58,6 @@ def daily_units(category_id, *, before=None):
 def history_weekly(category_id, season_start):
     """The category's weekly history before the season: weeks aligned to the season start weekday,
     full weeks only, ending on or before the day before the season starts."""
-    from mlpipeline.weekly import weekly_series
-
     start = _as_date(season_start)
     daily = daily_units(category_id, before=start)
     if daily.empty:

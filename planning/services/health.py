@@ -7,6 +7,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
+from planning import jobs
+
 
 def _timed(check):
     started = time.perf_counter()
@@ -46,8 +48,6 @@ def check_channel_layer():
 
 
 def check_job_runner():
-    from planning import jobs
-
     return jobs.health()
 
 

@@ -4,7 +4,7 @@ from agents.orchestration import DEMAND
 from agents.season_tools import ToolError, allocate_to_stores, size_manufacturing_order
 from mlpipeline import limits
 from planning.errors import Conflict, Invalid
-from planning.models import StoreCluster, Workflow
+from planning.models import Run, StoreCluster
 from planning.services import allocation as plans
 from planning.services import forecasting
 
@@ -33,13 +33,13 @@ def inventory_inputs(category, params, safety_stock_pct=None):
             "safety_stock_pct": safety_stock_pct}
 
 
-def manufacturing_approval_data(workflow, inventory_outputs):
+def manufacturing_approval_data(season, inventory_outputs):
     """The data of the manufacturing approval (human_input_required, the status endpoint)."""
     order, plan = inventory_outputs["order"], inventory_outputs["allocation"]
     return {
         "forecast_total": order["demand"],
         "demand_units": plan["demand_units"],
-        "replenishment_strategy": workflow.parameters["replenishment_strategy"],
+        "replenishment_strategy": season.parameters["replenishment_strategy"],
         "safety_stock_pct": order["safety_stock_pct"],
         "default_safety_stock_pct": order["default_safety_stock_pct"],
         "safety_stock_range": list(limits.SAFETY_STOCK_RANGE),
@@ -52,17 +52,18 @@ def manufacturing_approval_data(workflow, inventory_outputs):
     }
 
 
-def order_plan(workflow, safety_stock_pct):
-    """The order and store allocation for a safety stock, from the stored demand outputs."""
-    params = workflow.parameters
-    demand = (workflow.step_outputs or {}).get(DEMAND)
+def order_plan(season, safety_stock_pct):
+    """The order and store allocation for a safety stock, from the pre-season run's demand outputs."""
+    params = season.parameters
+    outputs = Run.objects.filter(season=season, kind=Run.Kind.PRE_SEASON).values_list("outputs", flat=True).first()
+    demand = (outputs or {}).get(DEMAND)
     if not demand:
         raise Conflict("The demand step has not finished; there is no order to approve yet.")
     forecast = demand["forecast"]
     try:
         order = size_manufacturing_order(forecast["total"], params["replenishment_strategy"],
                                          params["dc_holdback_percentage"], safety_stock_pct)
-        stores = forecasting.store_rows(workflow.category_id, params["season_start_date"])
+        stores = forecasting.store_rows(season.category_id, params["season_start_date"])
         assignments = demand["clustering"]["assignments"]
         stores = [{**s, "cluster": s["cluster"] or assignments.get(s["store_id"])} for s in stores]
         plan = allocate_to_stores(forecast["total"], [w["units"] for w in forecast["weekly"]], stores,
@@ -72,11 +73,11 @@ def order_plan(workflow, safety_stock_pct):
     return order, plan
 
 
-def accepted_body(workflow, allocation, *, replayed):
+def accepted_body(season, allocation, *, replayed):
     """The response to an accepted (or replayed) manufacturing approval."""
     return {
-        "workflow_id": str(workflow.pk), "action": "accept", "committed": True, "replayed": replayed,
-        "status": Workflow.objects.values_list("status", flat=True).get(pk=workflow.pk),
+        "workflow_id": str(season.pk), "action": "accept", "committed": True, "replayed": replayed,
+        "status": Run.objects.values_list("status", flat=True).get(pk=season.current_run_id),
         "order": plans.order_view({
             "demand": round(allocation.forecast.total_units, 2), "demand_units": allocation.demand_units,
             "safety_stock_pct": allocation.safety_stock_pct, "manufacturing_qty": allocation.manufacturing_qty,

@@ -10,21 +10,23 @@ from agents.orchestration import MARKDOWN, StepContext
 from agents.season_tools import ToolError, recommend_markdown
 from mlpipeline import limits
 from planning.errors import Invalid
-from planning.models import Forecast, MarkdownDecision, Workflow
+from planning.models import Forecast, MarkdownDecision, Run, Season
 from planning.selectors.seasons import baseline_for_week, markdown_dict, markdown_view
 from planning.services import allocation as plans
 from planning.services import events, states
 from planning.services.report import complete_season
-from planning.services.runs import run_agent_step, week_progress_pct
+from planning.services.runs import add_outputs, run_agent_step, week_progress_pct
 
-Status = Workflow.Status
+Status = Run.Status
 
 MARKDOWN_OPTIONS = ["modify", "accept"]
 
 
-def markdown_checkpoint(season, allocation, week, units_sold, pct):
-    """At the checkpoint week: the recommendation, recorded; a markdown above 0% pauses the season
-    for the approval, an on-track season is recorded as decided (no markdown)."""
+def markdown_checkpoint(run, allocation, week, units_sold, pct):
+    """At the checkpoint week: the recommendation, recorded; a markdown above 0% pauses the week's
+    run for the approval (to resume at apply_markdown), an on-track season is recorded as decided
+    (no markdown)."""
+    season = run.season
     params = season.parameters
     if params.get("markdown_checkpoint_week") != week:
         return None
@@ -35,7 +37,7 @@ def markdown_checkpoint(season, allocation, week, units_sold, pct):
         "units_sold": units_sold, "manufacturing_qty": allocation.manufacturing_qty,
         "target": params.get("markdown_threshold") or 0.60, "elasticity": limits.DEFAULT_ELASTICITY,
     })
-    outcome = run_agent_step(season, MARKDOWN, ctx, progress_range=(pct, pct), extra={"week": week})
+    outcome = run_agent_step(run, MARKDOWN, ctx, progress_range=(pct, pct), extra={"week": week})
     md = outcome.outputs["markdown"]
     now = timezone.now()
     on_track = md["markdown_pct"] <= 0
@@ -48,19 +50,16 @@ def markdown_checkpoint(season, allocation, week, units_sold, pct):
         decided_at=now if on_track else None,
     )
     if on_track:
-        events.emit(season.pk, events.AGENT_PROGRESS, agent="pricing", progress_pct=pct, week=week,
+        events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="pricing", progress_pct=pct, week=week,
                     message=f"Markdown checkpoint: on track ({md['formula']}); no markdown needed")
         return markdown_dict(decision)
     data = {**markdown_dict(decision), "elasticity_range": list(limits.ELASTICITY_RANGE)}
     with transaction.atomic():
-        locked = Workflow.objects.select_for_update().get(pk=season.pk)
-        outputs = dict(locked.step_outputs or {})
-        outputs["pending_approval"] = data
-        outputs[MARKDOWN] = outcome.outputs
-        states.move(season.pk, Status.AWAITING_APPROVAL, pending_approval=Workflow.PendingApproval.MARKDOWN,
-                    current_agent="pricing", step_outputs=outputs)
-        events.emit(season.pk, events.HUMAN_INPUT_REQUIRED, agent="pricing",
-                    action=Workflow.PendingApproval.MARKDOWN.value, data=data, options=MARKDOWN_OPTIONS, week=week)
+        add_outputs(run.pk, **{MARKDOWN: outcome.outputs})
+        states.await_approval(run, Season.PendingApproval.MARKDOWN, data, current_agent="pricing",
+                              step=states.APPLY_MARKDOWN)
+        events.emit(season.pk, events.HUMAN_INPUT_REQUIRED, run=run.pk, agent="pricing",
+                    action=Season.PendingApproval.MARKDOWN.value, data=data, options=MARKDOWN_OPTIONS, week=week)
     return markdown_dict(decision)
 
 
@@ -80,32 +79,30 @@ def approval_values(result, week):
     return view
 
 
-def apply_markdown_step(workflow):
+def apply_markdown_step(run):
     """Resume after an accepted markdown: re-forecast the remaining weeks with the expected lift
-    (new Forecast version of kind markdown), then back to completed (or season_complete)."""
-    season = workflow.season_root
+    (new Forecast version of kind markdown); the season ends here if this was its last week."""
+    season = run.season
     decision = season.markdowns.get()
     started = time.perf_counter()
     pct = week_progress_pct(season, decision.week)
-    events.emit(season.pk, events.AGENT_STARTED, agent="pricing", step="apply_markdown", week=decision.week)
+    events.emit(season.pk, events.AGENT_STARTED, run=run.pk, agent="pricing", step="apply_markdown", week=decision.week)
     baseline = baseline_for_week(season, decision.week + 1)
     units = baseline.weekly_units()
     lift = decision.expected_lift
     updated = units[: decision.week] + [u * (1 + lift) for u in units[decision.week:]]
     reason = (f"Markdown {decision.markdown_pct:.0%} accepted at week {decision.week}: weeks "
               f"{decision.week + 1}..{len(units)} x {1 + lift:.3f} (expected lift)")
-    version = plans.save_forecast_version(season, season, kind=Forecast.Kind.MARKDOWN, from_week=decision.week + 1,
+    version = plans.save_forecast_version(season, run, kind=Forecast.Kind.MARKDOWN, from_week=decision.week + 1,
                                           weekly_units=updated, reason=reason, actual_weeks=decision.week)
     added = sum(updated) - sum(units)
-    events.emit(season.pk, events.AGENT_COMPLETED, agent="pricing", step="apply_markdown", week=decision.week,
-                duration_seconds=round(time.perf_counter() - started, 3),
+    events.emit(season.pk, events.AGENT_COMPLETED, run=run.pk, agent="pricing", step="apply_markdown",
+                week=decision.week, duration_seconds=round(time.perf_counter() - started, 3),
                 result={"summary": reason + f": {added:+,.0f} units, season total {sum(updated):,.0f}.",
                         "forecast_id": version.pk, "version": version.version, "markdown_pct": decision.markdown_pct,
                         "expected_lift": lift, "updated_total": round(sum(updated), 2)})
-    stored = dict(season.step_outputs or {})
-    stored["apply_markdown"] = {"forecast_id": version.pk, "version": version.version}
-    states.move(season.pk, Status.COMPLETED, source=(Status.RUNNING,), step=states.DONE, current_agent="",
-                step_outputs=stored, progress_pct=pct, heartbeat_at=timezone.now())
+    add_outputs(run.pk, apply_markdown={"forecast_id": version.pk, "version": version.version})
+    Run.objects.filter(pk=run.pk).update(step=states.DONE, current_agent="", progress_pct=pct)
     season.refresh_from_db()
     if season.current_week >= season.horizon_weeks:
         complete_season(season)

@@ -12,9 +12,10 @@ from planning.services import allocation as plans
 from planning.services import events
 
 
-def replenish(season, allocation, week, pct, stock):
+def replenish(run, allocation, week, pct, stock):
     """Week ``week``'s shipments (None when the strategy skips the week); ``stock`` is
     store_stock after the week's sales."""
+    season = run.season
     params = season.parameters
     strategy = params["replenishment_strategy"]
     horizon = season.horizon_weeks
@@ -22,11 +23,11 @@ def replenish(season, allocation, week, pct, stock):
         return None
     allocation.refresh_from_db()
     if allocation.dc_available <= 0:
-        events.emit(season.pk, events.AGENT_PROGRESS, agent="inventory", progress_pct=pct, week=week,
+        events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="inventory", progress_pct=pct, week=week,
                     message=f"Week {week}: no replenishment, the DC is empty")
         return {"week": week, "shipped_total": 0, "dc_remaining": 0, "shipments": [], "skipped": "dc_empty"}
     started = time.perf_counter()
-    events.emit(season.pk, events.AGENT_STARTED, agent="inventory", step="replenishment", week=week)
+    events.emit(season.pk, events.AGENT_STARTED, run=run.pk, agent="inventory", step="replenishment", week=week)
     original = plans.original_forecast(season)
     current = plans.current_forecast(season)
     scale = current.total_units / original.total_units if original and original.total_units else 1.0
@@ -42,12 +43,12 @@ def replenish(season, allocation, week, pct, stock):
     partial = sum(1 for s in plan["shipments"] if s["partial"]) + len(plan["unmet"])
     message = (f"Week {week}: shipped {plan['shipped_total']:,} units to {len(plan['shipments'])} stores from the DC "
                f"({plan['dc_remaining']:,} left)" + (f"; {partial} store(s) short" if partial else ""))
-    events.emit(season.pk, events.AGENT_PROGRESS, agent="inventory", progress_pct=pct, week=week, message=message)
+    events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="inventory", progress_pct=pct, week=week, message=message)
     result = {"week": week, "strategy": strategy, "shipped_total": plan["shipped_total"],
               "stores_shipped": len(plan["shipments"]), "stores_short": partial, "total_need": plan["total_need"],
               "dc_before": plan["dc_available"], "dc_remaining": plan["dc_remaining"],
               "plan_scale": round(scale, 4), "shipments": plan["shipments"]}
-    events.emit(season.pk, events.AGENT_COMPLETED, agent="inventory", step="replenishment", week=week,
+    events.emit(season.pk, events.AGENT_COMPLETED, run=run.pk, agent="inventory", step="replenishment", week=week,
                 duration_seconds=round(time.perf_counter() - started, 3),
                 result={k: v for k, v in result.items() if k != "shipments"} | {"summary": (
                     f"Replenishment ({strategy}): each store gets one week of its remaining plan "

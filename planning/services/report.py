@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mlpipeline import metrics
 from planning.errors import Conflict
-from planning.models import Allocation, Approval, MarkdownDecision, StoreAllocation, WeeklyActual, Workflow
+from planning.models import Allocation, Approval, MarkdownDecision, Run, Season, StoreAllocation, WeeklyActual
 from planning.selectors.seasons import iso, markdown_dict, season_of, variance_threshold, weekly_actuals
 from planning.services import allocation as plans
 from planning.services import events, states
@@ -47,8 +47,9 @@ def season_report(season):
     body = dataclasses.asdict(report)
     if body.get("stockouts"):
         body["stockouts"]["store_weeks"] = [list(pair) for pair in body["stockouts"]["store_weeks"]]
-    related = [season, *season.reforecasts.all()]
-    usage = _usage_totals(related)
+    runs = list(season.runs.order_by("created_at"))
+    pre_season = next((run for run in runs if run.kind == Run.Kind.PRE_SEASON), None)
+    usage = _usage_totals(runs)
     body.update({
         "season_id": str(season.pk),
         "category_id": season.category_id,
@@ -90,13 +91,13 @@ def season_report(season):
         "approvals": [
             {"kind": a.kind, "action": a.action, "values": a.values, "note": a.note,
              "user": a.user.get_username() if a.user_id else None, "at": iso(a.created_at)}
-            for a in Approval.objects.filter(workflow=season).select_related("user")
+            for a in Approval.objects.filter(season=season).select_related("user")
         ],
         "runtime": {
-            "pre_season_agent_seconds": agent_seconds(season),
-            "pre_season_wall_seconds": (round((season.completed_at - season.started_at).total_seconds(), 3)
-                                        if season.completed_at and season.started_at else None),
-            "runner": season.runner,
+            "pre_season_agent_seconds": agent_seconds(pre_season) if pre_season else 0.0,
+            "pre_season_wall_seconds": (round((pre_season.completed_at - pre_season.started_at).total_seconds(), 3)
+                                        if pre_season and pre_season.completed_at and pre_season.started_at else None),
+            "runner": pre_season.runner if pre_season else None,
         },
         "llm": usage,
     })
@@ -110,7 +111,7 @@ def _store_weeks(season, allocation, original, weeks):
         return pd.DataFrame(columns=["store_id", "cluster", "week", "units_sold", "demand", "on_hand"])
     weekly_plan = original.weekly_units()
     sold = defaultdict(dict)
-    for store_id, week, units in WeeklyActual.objects.filter(workflow=season).values_list("store_id", "week", "units"):
+    for store_id, week, units in WeeklyActual.objects.filter(season=season).values_list("store_id", "week", "units"):
         sold[store_id][week] = units
     shipments = defaultdict(dict)
     for store_id, week, quantity in season.replenishments.values_list("store_id", "week", "quantity"):
@@ -129,31 +130,33 @@ def _store_weeks(season, allocation, original, weeks):
     return pd.DataFrame(rows)
 
 
-def _usage_totals(workflows):
+def _usage_totals(runs):
+    """LLM tokens of all the season's runs, in total and per run (with a cost for known models)."""
     totals = {"requests": 0, "input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-    per_workflow = []
-    for wf in workflows:
-        usage = wf.token_usage or {}
+    per_run = []
+    for run in runs:
+        usage = run.token_usage or {}
         for key in totals:
             totals[key] += int(usage.get(key) or 0)
         if usage:
-            per_workflow.append({"workflow_id": str(wf.pk), **{k: usage.get(k, 0) for k in totals}})
+            per_run.append({"workflow_id": str(run.pk), "kind": run.kind, **{k: usage.get(k, 0) for k in totals}})
     model = getattr(settings, "OPENAI_MODEL", "gpt-4o-mini")
     price = LLM_PRICES.get(model)
     cost = (round((totals["input_tokens"] * price[0] + totals["output_tokens"] * price[1]) / 1_000_000, 6)
             if price else None)
-    return {**totals, "model": model, "cost_usd": cost, "by_workflow": per_workflow}
+    return {**totals, "model": model, "cost_usd": cost, "by_workflow": per_run}
 
 
 def complete_season(season):
     """After the last week: phase season_complete and a workflow_complete event with the headline."""
-    states.change_phase(season.pk, Workflow.Phase.SEASON_COMPLETE)
-    Workflow.objects.filter(pk=season.pk).update(progress_pct=100, current_agent="")
+    states.change_phase(season.pk, Season.Phase.SEASON_COMPLETE)
+    Run.objects.filter(pk=season.current_run_id).update(progress_pct=100)
     season.refresh_from_db()
     report = season_report(season)
-    duration = (timezone.now() - (season.started_at or season.created_at)).total_seconds()
-    events.emit(season.pk, events.WORKFLOW_COMPLETE, duration_seconds=round(duration, 3), result={
-        "phase": Workflow.Phase.SEASON_COMPLETE.value,
+    duration = (timezone.now() - season.created_at).total_seconds()
+    events.emit(season.pk, events.WORKFLOW_COMPLETE, run=season.current_run_id, duration_seconds=round(duration, 3),
+                result={
+        "phase": Season.Phase.SEASON_COMPLETE.value,
         "units_sold": report["units_sold"], "sell_through": report["sell_through"],
         "leftover_units": report["leftover_units"], "accuracy": report["accuracy"],
         "reforecasts": len(report["reforecasts"]), "markdown_pct": report["markdown"]["markdown_pct"],

@@ -10,16 +10,16 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from agents import orchestration
+from agents import orchestration, runner
 from agents.orchestration import DEMAND, INVENTORY, PRICING, REFORECAST, STEP_AGENT
 from agents.parameters import ParameterError
 from agents.season_tools import ToolError
-from planning.models import Workflow
+from planning.models import Run
 from planning.services import events, states
 
 logger = logging.getLogger(__name__)
 
-Status = Workflow.Status
+Status = Run.Status
 
 STEP_PROGRESS = {DEMAND: (0, 40), INVENTORY: (40, 70), PRICING: (70, 100), REFORECAST: (0, 100)}
 
@@ -29,42 +29,42 @@ def week_progress_pct(season, week):
     return min(100, round(100 * week / season.horizon_weeks))
 
 
-def run_agent_step(workflow, step, ctx, *, progress_range=None, extra=None):
+def run_agent_step(run, step, ctx, *, progress_range=None, extra=None):
     """Run one agent step with events around it and return its StepOutcome.
 
     Emits agent_started, an agent_progress per tool message and agent_completed (duration, result
-    summary, runner, fallback reason, token usage); records token usage on the workflow.
+    summary, runner, fallback reason, token usage); records token usage on the run.
     ``extra`` fields go on every event (e.g. the season week).
     """
     agent = STEP_AGENT[step]
-    low, high = progress_range or STEP_PROGRESS.get(step, (workflow.progress_pct, workflow.progress_pct))
+    low, high = progress_range or STEP_PROGRESS.get(step, (run.progress_pct, run.progress_pct))
     extra = extra or {}
-    Workflow.objects.filter(pk=workflow.pk).update(current_agent=agent, progress_pct=low,
-                                                  heartbeat_at=timezone.now())
-    events.emit(workflow.pk, events.AGENT_STARTED, agent=agent, step=step, **extra)
+    Run.objects.filter(pk=run.pk).update(current_agent=agent, progress_pct=low, heartbeat_at=timezone.now())
+    events.emit(run.season_id, events.AGENT_STARTED, run=run.pk, agent=agent, step=step, **extra)
     started = time.perf_counter()
     messages = []
 
     def on_progress(message):
         messages.append(message)
         pct = min(high, low + round((high - low) * min(0.9, 0.25 * len(messages))))
-        Workflow.objects.filter(pk=workflow.pk).update(progress_pct=pct, heartbeat_at=timezone.now())
-        events.emit(workflow.pk, events.AGENT_PROGRESS, agent=agent, message=message, progress_pct=pct, **extra)
+        Run.objects.filter(pk=run.pk).update(progress_pct=pct, heartbeat_at=timezone.now())
+        events.emit(run.season_id, events.AGENT_PROGRESS, run=run.pk, agent=agent, message=message, progress_pct=pct,
+                    **extra)
 
-    outcome = orchestration.run_step(ctx, llm=orchestration.llm_config_from(settings), on_progress=on_progress)
+    outcome = runner.run_step(ctx, llm=orchestration.llm_config_from(settings), on_progress=on_progress)
     duration = round(time.perf_counter() - started, 3)
     for warning in _forecast_warnings(step, outcome.outputs):
-        events.emit(workflow.pk, events.AGENT_PROGRESS, agent=agent, message=f"Warning: {warning}",
+        events.emit(run.season_id, events.AGENT_PROGRESS, run=run.pk, agent=agent, message=f"Warning: {warning}",
                     progress_pct=high, warning=True, **extra)
-    record_usage(workflow.pk, step, outcome.usage)
+    record_usage(run.pk, step, outcome.usage)
     result = {"summary": outcome.summary, **result_summary(step, outcome.outputs)}
     events.emit(
-        workflow.pk, events.AGENT_COMPLETED, agent=agent, step=step, duration_seconds=duration, result=result,
+        run.season_id, events.AGENT_COMPLETED, run=run.pk, agent=agent, step=step, duration_seconds=duration, result=result,
         runner=outcome.runner, fallback=outcome.fallback_reason is not None,
         fallback_reason=(f"rule-based fallback: {outcome.fallback_reason}" if outcome.fallback_reason else None),
         usage=outcome.usage or {}, **extra,
     )
-    Workflow.objects.filter(pk=workflow.pk).update(progress_pct=high)
+    Run.objects.filter(pk=run.pk).update(progress_pct=high)
     return outcome
 
 
@@ -97,13 +97,13 @@ def result_summary(step, outputs):
     return {k: v for k, v in outputs.items() if not isinstance(v, list)}
 
 
-def record_usage(workflow_id, step, usage):
-    """Add an LLM step's token usage to the workflow (per step and in total)."""
+def record_usage(run_id, step, usage):
+    """Add an LLM step's token usage to the run (per step and in total)."""
     if not usage:
         return
     with transaction.atomic():
-        workflow = Workflow.objects.select_for_update().get(pk=workflow_id)
-        totals = dict(workflow.token_usage or {})
+        run = Run.objects.select_for_update().get(pk=run_id)
+        totals = dict(run.token_usage or {})
         by_step = dict(totals.get("by_step") or {})
         for key in ("requests", "input_tokens", "output_tokens", "total_tokens"):
             value = int(usage.get(key) or 0)
@@ -111,30 +111,39 @@ def record_usage(workflow_id, step, usage):
             by_step.setdefault(step, {})
             by_step[step][key] = int(by_step[step].get(key) or 0) + value
         totals["by_step"] = by_step
-        Workflow.objects.filter(pk=workflow_id).update(token_usage=totals)
+        Run.objects.filter(pk=run_id).update(token_usage=totals)
 
 
-def agent_seconds(workflow):
-    durations = workflow.events.filter(type=events.AGENT_COMPLETED).values_list("payload", flat=True)
+def add_outputs(run_id, **outputs):
+    """Merge ``outputs`` into the run's stored outputs (under a row lock, so writers never lose
+    each other's keys)."""
+    with transaction.atomic():
+        stored = Run.objects.select_for_update().values_list("outputs", flat=True).get(pk=run_id)
+        Run.objects.filter(pk=run_id).update(outputs={**(stored or {}), **outputs})
+
+
+def agent_seconds(run):
+    """Seconds the run's agent steps took, from their agent_completed events."""
+    durations = run.events.filter(type=events.AGENT_COMPLETED).values_list("payload", flat=True)
     return round(sum(float(p.get("duration_seconds") or 0) for p in durations), 3)
 
 
-def fail_run(workflow, step, exc):
+def fail_run(run, step, exc):
     """End the run as failed with an ``error`` event: a tool's or a parameter's own message, or
     the exception (logged with its traceback) for anything unexpected."""
     if isinstance(exc, (ToolError, ValueError, ParameterError)):
         message = str(exc)
     else:
-        logger.exception("Workflow %s failed in step %s", workflow.pk, step)
+        logger.exception("Run %s failed in step %s", run.pk, step)
         message = f"{type(exc).__name__}: {exc}"
     message = message[:1000]
     agent = STEP_AGENT.get(step)
-    states.move(workflow.pk, Status.FAILED, error=message, current_agent=agent or "", heartbeat_at=timezone.now())
-    events.emit(workflow.pk, events.ERROR, agent=agent, error_message=message, step=step)
+    states.move(run.pk, Status.FAILED, error=message, current_agent=agent or "", heartbeat_at=timezone.now())
+    events.emit(run.season_id, events.ERROR, run=run.pk, agent=agent, error_message=message, step=step)
 
 
 @contextmanager
-def heartbeat(workflow_id):
+def heartbeat(run_id):
     """Refresh heartbeat_at every HEARTBEAT_SECONDS while a step runs (long fits included)."""
     stop = threading.Event()
     interval = settings.WORKFLOW_HEARTBEAT_SECONDS
@@ -142,13 +151,13 @@ def heartbeat(workflow_id):
     def beat():
         try:
             while not stop.wait(interval):
-                Workflow.objects.filter(pk=workflow_id, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+                Run.objects.filter(pk=run_id, status=Status.RUNNING).update(heartbeat_at=timezone.now())
         except Exception:  # noqa: BLE001  (a missed heartbeat only risks an early recovery)
-            logger.exception("Heartbeat of workflow %s failed", workflow_id)
+            logger.exception("Heartbeat of run %s failed", run_id)
         finally:
             connections.close_all()  # the thread ends here; its connection must not outlive it
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{workflow_id}", daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{run_id}", daemon=True)
     thread.start()
     try:
         yield

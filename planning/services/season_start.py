@@ -8,9 +8,10 @@ from agents.orchestration import DEMAND, REFORECAST
 from agents.parameters import PLANNER_FIELDS, ParameterError, parse_parameters
 from planning import tasks
 from planning.errors import Conflict, Invalid, NotFound
-from planning.models import Allocation, Category, Forecast, Store, Workflow
+from planning.models import Allocation, Category, Forecast, Run, Season, Store
 from planning.services import extraction as extractions
 from planning.services import forecasting
+from planning.selectors.seasons import season_of
 from planning.services.runs import record_usage
 
 WEIGHTINGS = ("equal", "backtest")
@@ -73,9 +74,10 @@ def _metadata_value(name, value):
 
 
 def start_forecast(category_id, parameters, user=None, *, extraction_id=None, background=True):
-    """Create a forecast workflow (a season) and start it (in the background unless told not to).
-    Everything is checked before anything is written; the season, its link to the extraction it
-    was started from and that extraction's token usage are written in one transaction."""
+    """Create a season and its pre-season run (sharing the season's id) and start the run (in the
+    background unless told not to). Everything is checked before anything is written; the season,
+    its link to the extraction it was started from and that extraction's token usage are written
+    in one transaction."""
     category = Category.objects.filter(pk=category_id).first()
     if category is None:
         raise NotFound(f"Unknown category {category_id!r}.")
@@ -88,16 +90,17 @@ def start_forecast(category_id, parameters, user=None, *, extraction_id=None, ba
         raise Invalid(f"Insufficient history: {category.name} has {weeks} full weeks of sales before "
                       f"{params['season_start_date']}; at least {forecasting.MIN_HISTORY_WEEKS} are needed.")
     with transaction.atomic():
-        workflow = Workflow.objects.create(
-            type=Workflow.Type.FORECAST, category=category, parameters=params, owner=user, step=DEMAND,
-            runner="llm" if orchestration.llm_config_from(settings) else "deterministic",
-        )
+        season = Season.objects.create(category=category, parameters=params, owner=user)
+        run = Run.objects.create(id=season.pk, season=season, kind=Run.Kind.PRE_SEASON, step=DEMAND, owner=user,
+                                 runner="llm" if orchestration.llm_config_from(settings) else "deterministic")
+        season.current_run = run
+        season.save(update_fields=["current_run"])
         if extraction is not None:
-            workflow.parameters = {**params, **extractions.claim_for_season(extraction, workflow)}
-            workflow.save(update_fields=["parameters"])
-            record_usage(workflow.pk, "extraction", extraction.token_usage)
-    tasks.start_workflow(workflow.pk, background=background)
-    return workflow
+            season.parameters = {**params, **extractions.claim_for_season(extraction, season)}
+            season.save(update_fields=["parameters"])
+            record_usage(run.pk, "extraction", extraction.token_usage)
+    tasks.start_workflow(run.pk, background=background)
+    return season  # as created: its run queued (pending)
 
 
 def start_reforecast(*, workflow_id=None, forecast_id=None, reason="", user=None):
@@ -109,21 +112,16 @@ def start_reforecast(*, workflow_id=None, forecast_id=None, reason="", user=None
             raise NotFound(f"Unknown forecast {forecast_id}.")
         season = forecast.season
     elif workflow_id is not None:
-        found = Workflow.objects.filter(pk=workflow_id).first()
-        if found is None:
-            raise NotFound(f"Unknown workflow {workflow_id}.")
-        season = found.season_root
+        season = season_of(workflow_id)
     else:
         raise Invalid("Give workflow_id or forecast_id.", errors=[{"field": "workflow_id", "message": "required"}])
     allocation = Allocation.objects.filter(season=season).first()
     if allocation is None or allocation.status != Allocation.Status.ACCEPTED:
         raise Conflict("This season has no committed plan yet: accept the manufacturing order first.")
-    if season.reforecasts.filter(status__in=Workflow.ACTIVE_STATUSES).exists():
+    if season.runs.filter(kind=Run.Kind.REFORECAST, status__in=Run.ACTIVE_STATUSES).exists():
         raise Conflict("A re-forecast of this season is already running.")
-    workflow = Workflow.objects.create(
-        type=Workflow.Type.REFORECAST, season=season, category_id=season.category_id,
-        parameters={**season.parameters, "reason": (reason or "Manual re-forecast")[:255]},
-        owner=user, step=REFORECAST, runner=season.runner,
-    )
-    tasks.start_workflow(workflow.pk)
-    return workflow
+    runner = season.runs.filter(kind=Run.Kind.PRE_SEASON).values_list("runner", flat=True).first()
+    run = Run.objects.create(season=season, kind=Run.Kind.REFORECAST, reason=(reason or "Manual re-forecast")[:255],
+                             owner=user, step=REFORECAST, runner=runner or "deterministic")
+    tasks.start_workflow(run.pk)
+    return run  # as created: queued (pending)

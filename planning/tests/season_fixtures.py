@@ -143,8 +143,34 @@ def planned_season(seeded, planner, inline_jobs, fit_memo):
     workflow = start_season(planner)
     accept_order(workflow, planner)
     workflow.refresh_from_db()
-    assert workflow.status == "completed", workflow.error
+    assert workflow.status == "completed", workflow.current_run.error
     return workflow
+
+
+def bare_season(owner=None, **run_fields):
+    """A season and its pre-season run written directly (no job runs), e.g. for recovery tests."""
+    from planning.models import Run, Season
+    from planning.services import season_start
+
+    season = Season.objects.create(category_id=CATEGORY, parameters=season_start.season_parameters(PARAMS),
+                                   owner=owner)
+    run = Run.objects.create(id=season.pk, season=season, kind="pre_season", owner=owner,
+                             **{"step": "demand", **run_fields})
+    Season.objects.filter(pk=season.pk).update(current_run=run)
+    season.refresh_from_db()
+    return season
+
+
+def upload_week(season, week, units, **kwargs):
+    """Upload a week's actuals, process the week here and now (not as a job) and return the week's
+    result."""
+    from planning.services.actuals import record_week_actuals
+    from planning.services.weeks import week_result
+
+    run = record_week_actuals(season, week, units, background=False, **kwargs)
+    run.refresh_from_db()
+    assert run.status in ("completed", "awaiting_approval"), run.error
+    return week_result(season, week)
 
 
 def event_types(workflow):

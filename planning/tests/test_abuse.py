@@ -23,7 +23,7 @@ from conftest import REPO, TokenClient
 from forecast_site.handler import ThreadedASGIHandler
 from forecast_site.limits import BodySizeLimit
 from planning.api import api
-from planning.models import ApiToken, DataUpload, Store, Workflow
+from planning.models import ApiToken, DataUpload, Run, Season, Store
 from planning.tests.season_fixtures import PARAMS, inline_jobs  # noqa: F401  (fixture)
 from planning.tests.test_api_resources import make_season
 
@@ -282,7 +282,7 @@ def test_anonymous_and_bad_tokens_get_401_everywhere_but_health(endpoints, plann
                 continue
             assert response.status_code == 401, (method, url, headers, response.content[:200])
             assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert not Workflow.objects.exclude(status="completed").exists() and not DataUpload.objects.exists()
+    assert not Run.objects.exclude(status="completed").exists() and not DataUpload.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["viewer", "planner"])
@@ -292,7 +292,7 @@ def test_roles_are_enforced_on_every_operation(endpoints, role, viewer_api, plan
     settings.RATE_LIMIT_PER_MINUTE = 1_000
     client = {"viewer": viewer_api, "planner": planner_api}[role]
     rank = {"viewer": 0, "planner": 1, "staff": 2}
-    workflows, uploads = Workflow.objects.count(), DataUpload.objects.count()
+    workflows, uploads = Season.objects.count(), DataUpload.objects.count()
     for method, url, payload, needed in endpoints:
         response = call(client.client, method, url, payload, client.headers)
         if rank[role] < rank[needed]:
@@ -301,7 +301,7 @@ def test_roles_are_enforced_on_every_operation(endpoints, role, viewer_api, plan
         else:
             assert response.status_code not in (401, 403) and response.status_code < 500, (role, method, url)
     if role == "viewer":
-        assert (Workflow.objects.count(), DataUpload.objects.count()) == (workflows, uploads)
+        assert (Season.objects.count(), DataUpload.objects.count()) == (workflows, uploads)
 
 
 def test_session_clients_need_csrf_on_every_unsafe_operation(endpoints, planner, staff):

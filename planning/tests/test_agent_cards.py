@@ -7,9 +7,8 @@ import pytest
 from django.test import Client
 
 from planning.selectors.agent_cards import agent_cards
-from planning.services import weeks
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
-from planning.tests.season_fixtures import accept_order, start_season, week_units
+from planning.tests.season_fixtures import accept_order, start_season, upload_week, week_units
 
 
 def ev(type, agent=None, **payload):
@@ -93,7 +92,7 @@ def test_a_progress_event_never_makes_a_card_running():
 
 
 def week(n, *, replenish="dc_empty", markdown=None):
-    """The events of one processed week (the shapes planning.services.season emits)."""
+    """The events of one processed week (the shapes planning.services.weeks emits)."""
     events = [progress("demand", f"Week {n} actuals uploaded", week=n),
               started("demand", "variance_check", week=n), progress("demand", f"Week {n}: variance 3%", week=n),
               completed("demand", "No re-forecast", week=n)]
@@ -212,7 +211,7 @@ def test_cards_settle_after_every_week_of_a_real_season(seeded, planner, inline_
     season = start_season(planner, SHORT)
     accept_order(season, planner)
     for n in range(1, 5):
-        weeks.record_week_actuals(season, n, week_units(n), user=planner)
+        upload_week(season, n, week_units(n), user=planner)
         events = list(season.events.order_by("seq"))
         assert "running" not in states(events).values(), (n, states(events))
     messages = [e.payload.get("message", "") for e in events if e.type == "agent_progress"]

@@ -11,8 +11,9 @@ from planning.models import (
     Replenishment,
     Store,
     StoreAllocation,
+    Run,
+    Season,
     VarianceCheck,
-    Workflow,
 )
 
 START = date(2025, 3, 1)
@@ -21,11 +22,12 @@ START = date(2025, 3, 1)
 def make_season(owner=None, category="womens_dresses"):
     """A season with a 2-week forecast, an accepted allocation over three stores, a variance
     check for week 1 and one shipment, written directly (no workflow run)."""
-    season = Workflow.objects.create(
-        category_id=category, owner=owner, status="completed",
-        parameters={"season_start_date": START.isoformat(), "forecast_horizon_weeks": 2})
+    season = Season.objects.create(
+        category_id=category, owner=owner, parameters={"season_start_date": START.isoformat(), "forecast_horizon_weeks": 2})
+    run = Run.objects.create(id=season.pk, season=season, kind="pre_season", status="completed", step="done")
+    Season.objects.filter(pk=season.pk).update(current_run=run)
     forecast = Forecast.objects.create(
-        season=season, workflow=season, category_id=category, season_start_date=START,
+        season=season, run=run, category_id=category, season_start_date=START,
         horizon_weeks=2, total_units=1000.0, method="ensemble",
         weekly=[{"week": 1, "week_start": "2025-03-01", "units": 480.0, "lower": 400.0,
                  "upper": 560.0},
@@ -147,7 +149,7 @@ def test_allocation_of_the_forecasts_season(viewer_api, season):
     assert sum(s["initial_allocation"] for s in rows) == 660 and "holdback_allocation" in rows[0]
 
     reforecast = Forecast.objects.create(
-        season=workflow, workflow=workflow, category_id="womens_dresses", version=2,
+        season=workflow, run_id=workflow.pk, category_id="womens_dresses", version=2,
         kind="reforecast", from_week=2, season_start_date=START, horizon_weeks=2,
         total_units=900.0, method="run-rate blend", weekly=[])
     assert viewer_api.get(f"/api/allocations/{reforecast.id}").json()["forecast_id"] == forecast.id

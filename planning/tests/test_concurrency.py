@@ -60,11 +60,11 @@ def _body(response):
 
 
 def _wait_for(workflow_id, statuses, timeout=60):
-    from planning.models import Workflow
+    from planning.models import Season
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = Workflow.objects.filter(pk=workflow_id).values_list("status", flat=True).get()
+        status = Season.objects.get(pk=workflow_id).status
         if status in statuses:
             return status
         time.sleep(0.05)
@@ -101,25 +101,38 @@ def approval_race(clients, season_id):
         "statuses": [_status(r) for r in responses],
         "winner_ss": [_body(r).get("order", {}).get("safety_stock_pct") for r in responses if _status(r) == 200],
         "loser_detail": [_body(r).get("detail") for r in responses if _status(r) != 200],
-        "accept_rows": Approval.objects.filter(workflow_id=season_id, action="accept").count(),
+        "accept_rows": Approval.objects.filter(season_id=season_id, action="accept").count(),
         "allocation": [allocation.status, allocation.safety_stock_pct],
         "final_status": _wait_for(season_id, ("completed", "failed")),
     }
 
 
+def _wait_for_week(season_id, week, timeout=60):
+    """Until no run is processing the week (uploads answer 202; the week's run is a job)."""
+    from planning.models import Run
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Run.objects.filter(season_id=season_id, week=week, status__in=Run.ACTIVE_STATUSES).exists():
+            return
+        time.sleep(0.05)
+
+
 def week_upload_race(clients, season_id):
-    """Two planners upload week 1 at once, then both overwrite it at once."""
+    """Two planners upload week 1 at once, then (once it is processed) both overwrite it at once."""
     from planning.models import Replenishment, VarianceCheck, WeeklyActual
 
     first = race(*[lambda c=client: _upload_week(c, season_id, 1) for client in clients])
+    _wait_for_week(season_id, 1)
     again = race(*[lambda c=client: _upload_week(c, season_id, 1, overwrite=True) for client in clients])
+    _wait_for_week(season_id, 1)
     shipped = Replenishment.objects.filter(season_id=season_id, week=1)
     return {
         "first": [_status(r) for r in first],
-        "first_detail": [_body(r).get("detail") for r in first if _status(r) != 200],
+        "first_detail": [_body(r).get("detail") for r in first if _status(r) != 202],
         "overwrite": [_status(r) for r in again],
-        "overwrite_detail": [_body(r).get("detail") for r in again if _status(r) != 200],
-        "actual_rows": WeeklyActual.objects.filter(workflow_id=season_id, week=1).count(),
+        "overwrite_detail": [_body(r).get("detail") for r in again if _status(r) != 202],
+        "actual_rows": WeeklyActual.objects.filter(season_id=season_id, week=1).count(),
         "stores": len(_week_csv(1).splitlines()) - 1,
         "variance_checks": VarianceCheck.objects.filter(season_id=season_id, week=1).count(),
         "shipment_rows": shipped.count(),
@@ -157,9 +170,9 @@ def check_approval(seen):
 
 
 def check_week_uploads(seen):
-    assert sorted(seen["first"]) == [200, 409], seen
+    assert sorted(seen["first"]) == [202, 409], seen
     assert "already uploaded" in seen["first_detail"][0]
-    assert 200 in seen["overwrite"] and set(seen["overwrite"]) <= {200, 409}, seen
+    assert 202 in seen["overwrite"] and set(seen["overwrite"]) <= {202, 409}, seen
     assert seen["actual_rows"] == seen["stores"]
     assert seen["variance_checks"] == 1
     assert seen["shipment_rows"] == seen["shipment_stores"]  # one shipment row per store, no doubles

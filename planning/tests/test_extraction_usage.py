@@ -10,7 +10,7 @@ from django.test import Client
 
 from agents.extraction import TokenUsage
 from agents.extraction import extract_parameters as rules
-from planning.models import Extraction, Workflow, WorkflowEvent
+from planning.models import Extraction, Season, SeasonEvent
 from planning.services import extraction as extractions
 from planning.services import report as reports
 from planning.tests.season_fixtures import *  # noqa: F403
@@ -26,7 +26,7 @@ def start(api, parameters=None, **body):
 
 
 def nothing_written():
-    return not Workflow.objects.exists() and not WorkflowEvent.objects.exists()
+    return not Season.objects.exists() and not SeasonEvent.objects.exists()
 
 
 @pytest.mark.parametrize("usage", [{"input_tokens": "abc"}, {"input_tokens": -5_000_000}, {"total_tokens": 15}])
@@ -107,22 +107,22 @@ def test_a_season_started_from_an_extraction_is_billed_its_tokens_once(seeded, p
     response = start(planner_api, {**PARAMS, "confidence": "low", "user_input": "forged"},
                      extraction_id=str(extraction.pk))
     assert response.status_code == 201, response.json()
-    season = Workflow.objects.get(pk=response.json()["workflow_id"])
+    season = Season.objects.get(pk=response.json()["workflow_id"])
     extraction.refresh_from_db()
     assert extraction.season == season
-    assert season.token_usage["by_step"]["extraction"] == {"requests": 1, "input_tokens": 120, "output_tokens": 30,
+    assert season.current_run.token_usage["by_step"]["extraction"] == {"requests": 1, "input_tokens": 120, "output_tokens": 30,
                                                            "total_tokens": 150}
     # The record, not the client, describes where the parameters came from.
     assert season.parameters["user_input"] == TEXT and season.parameters["extractor"] == "llm"
     assert season.parameters["confidence"] == extraction.confidence
     # The same extraction cannot bill a second season.
     again = start(planner_api, extraction_id=str(extraction.pk))
-    assert again.status_code == 409 and Workflow.objects.count() == 1
+    assert again.status_code == 409 and Season.objects.count() == 1
 
 
 def test_season_report_counts_the_extraction_tokens(seeded, planner, planner_api, inline_jobs, fit_memo):
     extraction = llm_extraction_of(planner, tokens=(1_000, 200, 1_200))
-    season = Workflow.objects.get(pk=start(planner_api, extraction_id=str(extraction.pk)).json()["workflow_id"])
+    season = Season.objects.get(pk=start(planner_api, extraction_id=str(extraction.pk)).json()["workflow_id"])
     llm = reports.season_report(season)["llm"]
     assert (llm["input_tokens"], llm["output_tokens"], llm["total_tokens"]) == (1_000, 200, 1_200)
 

@@ -55,19 +55,19 @@ def test_killed_server_resumes_the_forecast_on_restart(tmp_path):
                            {"category_id": "womens_dresses", "parameters": PARAMS})
         assert status == 201, body
         workflow_id = body["workflow_id"].replace("-", "")
-        assert poll(lambda: _row(db_path, "SELECT 1 FROM planning_workflow WHERE id = ? AND status = 'running'",
+        assert poll(lambda: _row(db_path, "SELECT 1 FROM planning_run WHERE id = ? AND status = 'running'",
                                  workflow_id), timeout=30)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     finally:
         stop(first)
-    (status,), = _row(db_path, "SELECT status FROM planning_workflow WHERE id = ?", workflow_id)
+    (status,), = _row(db_path, "SELECT status FROM planning_run WHERE id = ?", workflow_id)
     assert status == "running"  # killed mid-run: nothing else will finish it
 
     time.sleep(2.5)  # the heartbeat goes stale
     second = processes.daphne(env, port)
     try:
-        done = poll(lambda: _row(db_path, "SELECT status FROM planning_workflow WHERE id = ? AND status IN "
+        done = poll(lambda: _row(db_path, "SELECT status FROM planning_run WHERE id = ? AND status IN "
                                  "('awaiting_approval', 'failed')", workflow_id), timeout=90, interval=0.2)
         assert done == [("awaiting_approval",)]
         status, body = api(port, "GET", f"/api/workflows/{body['workflow_id']}/events", token)
@@ -118,7 +118,7 @@ def _llm_settings(settings, port, timeout):
 
 def _check_fallback(workflow, reason_fragment):
     workflow.refresh_from_db()
-    assert workflow.status == "awaiting_approval" and workflow.runner == "llm", workflow.error
+    assert workflow.status == "awaiting_approval" and workflow.current_run.runner == "llm", workflow.current_run.error
     steps = {e.payload["step"]: e.payload for e in workflow.events.filter(type="agent_completed")}
     for step in ("demand", "inventory"):
         assert steps[step]["runner"] == "deterministic" and steps[step]["fallback"] is True
@@ -182,13 +182,13 @@ def test_events_are_kept_and_the_failure_logged_when_redis_is_down(redis_down, s
                                                                    fit_memo, caplog):
     """The run goes on; every event is in the database (a client replays them); each failed
     broadcast is logged as an error."""
-    from planning.models import WorkflowEvent
+    from planning.models import SeasonEvent
 
     with caplog.at_level(logging.ERROR, logger="planning.services.events"):
         workflow = start_season(planner)
     workflow.refresh_from_db()
     assert workflow.status == "awaiting_approval"
-    stored = list(WorkflowEvent.objects.filter(workflow=workflow).order_by("seq").values_list("seq", "type"))
+    stored = list(SeasonEvent.objects.filter(season=workflow).order_by("seq").values_list("seq", "type"))
     assert [seq for seq, _ in stored] == list(range(1, workflow.last_seq + 1))
     assert stored[-1][1] == "human_input_required"
     failures = [r for r in caplog.records if r.getMessage().startswith("Broadcast of event")]

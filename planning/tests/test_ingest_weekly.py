@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planning.errors import Invalid, PlanningError, UnsupportedMediaType
-from planning.models import DataUpload, WeeklyActual, Workflow
+from planning.models import DataUpload, Run, Season, WeeklyActual
 from planning.services.actuals_import import parse_weekly_actuals, plan_store_ids, week_dates
 from planning.tests.season_fixtures import *  # noqa: F401,F403  (planned_season and its fixtures)
 from planning.tests.season_fixtures import week_units
@@ -143,7 +143,7 @@ def test_any_weekly_file_parses_or_is_refused_cleanly(header, rows):
 
 @pytest.fixture
 def season(demo_stores, planner):
-    return Workflow.objects.create(
+    return Season.objects.create(
         category_id="womens_dresses", owner=planner,
         parameters={"season_start_date": START.isoformat(), "forecast_horizon_weeks": 12})
 
@@ -190,16 +190,19 @@ def test_upload_records_the_week(planner_api, planned_season):
     units = week_units(1)
     text = "store_id,units_sold\n" + "".join(f"{s},{u}\n" for s, u in units.items())
     response = post(planner_api, planned_season.pk, 1, text)
-    assert response.status_code == 200, response.json()
+    assert response.status_code == 202, response.json()
     body = response.json()
+    run = Run.objects.get(pk=body["run_id"])  # the week's run; under inline_jobs it ran before the answer
+    assert (run.kind, run.week, run.season_id, body["status"]) == ("week", 1, planned_season.pk, "pending")
     assert body["week_number"] == 1 and body["rows_imported"] == len(units) and body["units"] == sum(units.values())
     check = body["variance_check"]
     assert check["week_number"] == 1 and check["actual_cumulative"] == sum(units.values())
     assert set(check) >= {"forecasted_cumulative", "variance_pct", "threshold_exceeded", "action_taken", "band"}
-    assert WeeklyActual.objects.filter(workflow=planned_season, week=1).count() == len(units)
+    assert WeeklyActual.objects.filter(season=planned_season, week=1).count() == len(units)
     assert DataUpload.objects.get(pk=body["upload_id"]).kind == "weekly_actuals"
 
     again = post(planner_api, planned_season.pk, 1, text)
     assert again.status_code == 409
     replaced = post(planner_api, planned_season.pk, 1, text, overwrite="true")
-    assert replaced.status_code == 200, replaced.json()
+    assert replaced.status_code == 202, replaced.json()
+    assert replaced.json()["run_id"] != body["run_id"]

@@ -11,9 +11,10 @@ from planning.models import (
     HistoricalSale,
     Store,
     StoreCluster,
+    Run,
+    Season,
+    SeasonEvent,
     WeeklyActual,
-    Workflow,
-    WorkflowEvent,
 )
 
 pytestmark = pytest.mark.django_db
@@ -80,41 +81,42 @@ def test_sales_are_unique_per_store_category_day_and_non_negative():
 @pytest.fixture
 def season():
     category = Category.objects.create(id="womens_dresses", name="Women's Dresses")
-    return Workflow.objects.create(category=category, parameters={"forecast_horizon_weeks": 12})
+    season = Season.objects.create(category=category, parameters={"forecast_horizon_weeks": 12})
+    run = Run.objects.create(id=season.pk, season=season, kind=Run.Kind.PRE_SEASON, step="demand")
+    Season.objects.filter(pk=season.pk).update(current_run=run)
+    season.refresh_from_db()
+    return season
 
 
-def test_reforecast_workflow_needs_its_season(season):
-    rejected(
-        lambda: Workflow.objects.create(
-            type=Workflow.Type.REFORECAST, category=season.category, parameters={}
-        )
-    )
-    Workflow.objects.create(
-        type=Workflow.Type.REFORECAST, season=season, category=season.category, parameters={}
-    )
+def test_a_season_has_one_pre_season_run_and_week_runs_name_their_week(season):
+    rejected(lambda: Run.objects.create(season=season, kind=Run.Kind.PRE_SEASON, step="demand"))
+    rejected(lambda: Run.objects.create(season=season, kind=Run.Kind.WEEK, step="process_week"))
+    Run.objects.create(season=season, kind=Run.Kind.WEEK, week=1, step="process_week")
+    Run.objects.create(season=season, kind=Run.Kind.REFORECAST, step="reforecast")
 
 
 def test_progress_is_a_percentage(season):
-    season.progress_pct = 101
-    rejected(season.save)
+    run = season.current_run
+    run.progress_pct = 101
+    rejected(run.save)
 
 
-def test_event_sequence_is_unique_per_workflow(season):
-    WorkflowEvent.objects.create(workflow=season, seq=1, type="agent_started")
-    rejected(lambda: WorkflowEvent.objects.create(workflow=season, seq=1, type="agent_started"))
+def test_event_sequence_is_unique_per_season(season):
+    SeasonEvent.objects.create(season=season, run=season.current_run, seq=1, type="agent_started")
+    rejected(lambda: SeasonEvent.objects.create(season=season, seq=1, type="agent_started"))
 
 
 def test_weekly_actuals_unique_per_week_and_store(season):
     store = make_store()
-    WeeklyActual.objects.create(workflow=season, week=1, store=store, units=3)
-    rejected(lambda: WeeklyActual.objects.create(workflow=season, week=1, store=store, units=4))
-    rejected(lambda: WeeklyActual.objects.create(workflow=season, week=0, store=store, units=4))
+    WeeklyActual.objects.create(season=season, week=1, store=store, units=3)
+    rejected(lambda: WeeklyActual.objects.create(season=season, week=1, store=store, units=4))
+    rejected(lambda: WeeklyActual.objects.create(season=season, week=0, store=store, units=4))
 
 
 def _forecast(season):
     return Forecast.objects.create(
         season=season,
-        workflow=season,
+        run=season.current_run,
         category=season.category,
         season_start_date=date(2025, 3, 1),
         horizon_weeks=12,

@@ -4,14 +4,14 @@ import pytest
 
 from mlpipeline.allocation import split_by_shares
 from planning.errors import Conflict, Invalid
-from planning.models import Allocation, Forecast, MarkdownDecision, Replenishment, VarianceCheck, WeeklyActual
+from planning.models import Allocation, Forecast, MarkdownDecision, Replenishment, Run, VarianceCheck, WeeklyActual
 from planning.selectors import seasons as season_reads
 from planning.selectors.seasons import baseline_for_week
 from planning.services import recovery, weeks
+from planning.services.actuals import record_week_actuals
 from planning.services import report as reports
-from planning.services.weeks import record_week_actuals
 from planning.tests.season_fixtures import *  # noqa: F403
-from planning.tests.season_fixtures import accept_order, start_season
+from planning.tests.season_fixtures import accept_order, start_season, upload_week
 
 
 def scaled_week(season, week, factor):
@@ -40,18 +40,18 @@ def make_season(seeded, planner, inline_jobs, fit_memo):
 def test_actuals_need_an_accepted_plan(seeded, planner, inline_jobs, fit_memo):
     season = start_season(planner)
     with pytest.raises(Conflict, match="accepted manufacturing order"):
-        record_week_actuals(season, 1, {"S001": 1})
+        upload_week(season, 1, {"S001": 1})
 
 
 def test_weeks_in_order_within_the_horizon(planned_season):
     units = scaled_week(planned_season, 1, 1.0)
     with pytest.raises(Conflict, match="upload week 1 next"):
-        record_week_actuals(planned_season, 2, units)
+        upload_week(planned_season, 2, units)
     with pytest.raises(Invalid, match="outside this 12-week season"):
-        record_week_actuals(planned_season, 13, units)
+        upload_week(planned_season, 13, units)
     with pytest.raises(Invalid, match="outside"):
-        record_week_actuals(planned_season, 0, units)
-    record_week_actuals(planned_season, 1, units)
+        upload_week(planned_season, 0, units)
+    upload_week(planned_season, 1, units)
     planned_season.refresh_from_db()
     assert planned_season.current_week == 1
 
@@ -60,36 +60,36 @@ def test_every_planned_store_must_report(planned_season):
     units = scaled_week(planned_season, 1, 1.0)
     del units["S015"], units["S022"]
     with pytest.raises(Invalid, match="Missing data for stores: S015, S022"):
-        record_week_actuals(planned_season, 1, units)
+        upload_week(planned_season, 1, units)
     with pytest.raises(Invalid, match="not in this season's plan"):
-        record_week_actuals(planned_season, 1, {**scaled_week(planned_season, 1, 1.0), "S999": 3})
+        upload_week(planned_season, 1, {**scaled_week(planned_season, 1, 1.0), "S999": 3})
     assert not WeeklyActual.objects.exists()
 
 
 def test_same_week_again_is_409_unless_overwrite(planned_season):
-    record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
+    upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     dc_after_week_1 = Allocation.objects.get(season=planned_season).dc_available
     with pytest.raises(Conflict, match="overwrite=true"):
-        record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.5), overwrite=True)
+        upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 0.5), overwrite=True)
     assert result["threshold_exceeded"] is True and result["reforecast"]["version"] == 2
-    assert WeeklyActual.objects.filter(workflow=planned_season, week=1).count() == 50
+    assert WeeklyActual.objects.filter(season=planned_season, week=1).count() == 50
     assert VarianceCheck.objects.filter(season=planned_season).count() == 1
     # The replaced week's shipments went back to the DC before the new ones were planned.
     shipped = sum(Replenishment.objects.filter(season=planned_season).values_list("quantity", flat=True))
     allocation = Allocation.objects.get(season=planned_season)
     assert allocation.dc_available == allocation.holdback_qty - shipped
     assert allocation.dc_available != dc_after_week_1 or shipped == 0
-    record_week_actuals(planned_season, 2, scaled_week(planned_season, 2, 1.0))
+    upload_week(planned_season, 2, scaled_week(planned_season, 2, 1.0))
     with pytest.raises(Conflict, match="Only the latest uploaded week"):
-        record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0), overwrite=True)
+        upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0), overwrite=True)
 
 
 # --- variance and re-forecast ---------------------------------------------------------------------
 
 
 def test_on_plan_week_is_green_without_reforecast(planned_season):
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     assert result["band"] == "green" and result["variance_pct"] < 0.001 and not result["threshold_exceeded"]
     assert result["reforecast"] is None and result["emergency_order"] is None and result["overstock_review"] is None
     assert Forecast.objects.filter(season=planned_season).count() == 1
@@ -100,7 +100,7 @@ def test_on_plan_week_is_green_without_reforecast(planned_season):
 
 
 def test_exceeded_variance_reforecasts_and_sets_the_new_baseline(planned_season):
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.75))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 0.75))
     assert result["threshold_exceeded"] and result["band"] == "red" and result["signed_variance"] < 0
     assert not result["emergency"] and result["stock_alert"] is None  # 0.25 is not beyond 0.30
     reforecast = result["reforecast"]
@@ -115,14 +115,14 @@ def test_exceeded_variance_reforecasts_and_sets_the_new_baseline(planned_season)
                                                                                                    flat=True))
     assert steps[:2] == ["variance_check", "reforecast"]
     # Week 2 is checked against the re-forecast, not the original.
-    week2 = record_week_actuals(planned_season, 2, scaled_week(planned_season, 2, 1.0))
+    week2 = upload_week(planned_season, 2, scaled_week(planned_season, 2, 1.0))
     assert VarianceCheck.objects.get(season=planned_season, week=2).forecast_id == v2.pk
     assert week2["variance_pct"] < 0.01 and week2["reforecast"] is None
 
 
 def test_emergency_alert_reports_the_shortage(planned_season):
     """Week 1 at 3x plan: the re-forecast needs more than the DC and the stores still hold."""
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 3.0))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 3.0))
     assert result["emergency"] and result["threshold_exceeded"] and result["signed_variance"] > 0.3
     alert = result["emergency_order"]
     allocation = Allocation.objects.get(season=planned_season)
@@ -143,7 +143,7 @@ def test_emergency_alert_reports_the_shortage(planned_season):
 
 def test_collapse_raises_an_overstock_review_never_an_order(planned_season):
     """Selling 70% below plan: the season holds far more than it will sell."""
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.3))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 0.3))
     assert not result["emergency"] and result["emergency_order"] is None and result["shortage_units"] is None
     review = result["overstock_review"]
     assert review["shortage"] == 0 and review["at_risk"] == review["stock_held"] - review["needed"] > 0
@@ -159,7 +159,7 @@ def test_collapse_raises_an_overstock_review_never_an_order(planned_season):
 def test_weekly_replenishment_ships_from_the_dc(make_season):
     planned_season = make_season(dc_holdback_percentage=0.9)  # thin store stock: needs from week 1
     allocation = Allocation.objects.get(season=planned_season)
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     shipped = result["replenishment"]["shipped_total"]
     assert shipped > 0 and result["replenishment"]["dc_remaining"] == allocation.holdback_qty - shipped
     allocation.refresh_from_db()
@@ -177,8 +177,8 @@ def test_weekly_replenishment_ships_from_the_dc(make_season):
 
 def test_bi_weekly_replenishes_on_even_weeks_only(make_season):
     season = make_season(replenishment_strategy="bi-weekly", dc_holdback_percentage=0.9)
-    first = record_week_actuals(season, 1, scaled_week(season, 1, 1.0))
-    second = record_week_actuals(season, 2, scaled_week(season, 2, 1.0))
+    first = upload_week(season, 1, scaled_week(season, 1, 1.0))
+    second = upload_week(season, 2, scaled_week(season, 2, 1.0))
     assert first["replenishment"] is None and second["replenishment"]["shipped_total"] > 0
     assert set(Replenishment.objects.filter(season=season).values_list("week", flat=True)) == {2}
 
@@ -188,13 +188,13 @@ def test_no_replenishment_strategy_never_ships(make_season):
     allocation = Allocation.objects.get(season=season)
     assert allocation.safety_stock_pct == 0.25 and allocation.holdback_qty == 0
     for week in (1, 2):
-        assert record_week_actuals(season, week, scaled_week(season, week, 1.0))["replenishment"] is None
+        assert upload_week(season, week, scaled_week(season, week, 1.0))["replenishment"] is None
     assert not Replenishment.objects.filter(season=season).exists()
 
 
 def test_empty_dc_ships_nothing(planned_season):
     Allocation.objects.filter(season=planned_season).update(dc_available=0)
-    result = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0))
     assert result["replenishment"]["shipped_total"] == 0 and result["replenishment"]["skipped"] == "dc_empty"
 
 
@@ -203,8 +203,8 @@ def test_empty_dc_ships_nothing(planned_season):
 
 def test_markdown_checkpoint_pauses_then_accept_applies_the_lift(make_season, planner_api, planner):
     season = make_season(markdown_checkpoint_week=2)
-    record_week_actuals(season, 1, scaled_week(season, 1, 0.5))
-    result = record_week_actuals(season, 2, scaled_week(season, 2, 0.5))
+    upload_week(season, 1, scaled_week(season, 1, 0.5))
+    result = upload_week(season, 2, scaled_week(season, 2, 0.5))
     decision = MarkdownDecision.objects.get(season=season)
     assert result["markdown"]["status"] == "recommended" and decision.week == 2
     assert decision.markdown_pct == 0.40 and decision.expected_lift == pytest.approx(0.60)  # far behind: cap
@@ -215,7 +215,7 @@ def test_markdown_checkpoint_pauses_then_accept_applies_the_lift(make_season, pl
     status = planner_api.get(f"/api/workflows/{season.pk}").json()
     assert status["pending_approval"]["action"] == "approve_markdown"
     with pytest.raises(Conflict, match="paused for the markdown approval"):
-        record_week_actuals(season, 3, scaled_week(season, 3, 1.0))
+        upload_week(season, 3, scaled_week(season, 3, 1.0))
 
     url = "/api/approvals/markdown"
     assert planner_api.post(url, json={"workflow_id": str(season.pk), "action": "modify",
@@ -245,13 +245,13 @@ def test_markdown_checkpoint_pauses_then_accept_applies_the_lift(make_season, pl
     assert planner_api.post(url, json={"workflow_id": str(season.pk), "action": "modify",
                                        "elasticity_coefficient": 2.0}).status_code == 409
     # The season goes on against the markdown baseline.
-    record_week_actuals(season, 3, scaled_week(season, 3, 1.0))
+    upload_week(season, 3, scaled_week(season, 3, 1.0))
     assert VarianceCheck.objects.get(season=season, week=3).forecast_id == newest.pk
 
 
 def test_markdown_on_track_needs_no_approval(make_season):
     season = make_season(markdown_checkpoint_week=1, markdown_threshold=0.01)
-    result = record_week_actuals(season, 1, scaled_week(season, 1, 1.0))
+    result = upload_week(season, 1, scaled_week(season, 1, 1.0))
     assert result["markdown"]["recommended_markdown_pct"] == 0 and result["markdown"]["status"] == "accepted"
     season.refresh_from_db()
     assert season.status == "completed" and not season.pending_approval
@@ -270,7 +270,7 @@ def test_season_completes_after_the_last_week_with_a_report(make_season):
     season = make_season(forecast_horizon_weeks=3, markdown_checkpoint_week=None, markdown_threshold=None)
     factors = [1.1, 0.9, 1.0]
     for week, factor in enumerate(factors, start=1):
-        result = record_week_actuals(season, week, scaled_week(season, week, factor))
+        result = upload_week(season, week, scaled_week(season, week, factor))
     assert result["phase"] == "season_complete"
     season.refresh_from_db()
     assert season.phase == "season_complete" and season.current_week == 3
@@ -291,20 +291,42 @@ def test_season_completes_after_the_last_week_with_a_report(make_season):
 
 
 def test_recover_reprocesses_an_interrupted_week(planned_season, monkeypatch):
+    """The job processing week 1 dies after the re-forecast and before the shipments: recovery
+    resumes the week's run, which processes the week again from its start, once."""
     from datetime import timedelta
 
     from django.utils import timezone
-
 
     def crash(*args, **kwargs):
         raise RuntimeError("process killed")
 
     with monkeypatch.context() as patch:
         patch.setattr(weeks, "replenish", crash)
-        with pytest.raises(RuntimeError):
-            record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0))
-    assert not VarianceCheck.objects.filter(season=planned_season).exists()
-    WeeklyActual.objects.filter(workflow=planned_season).update(created_at=timezone.now() - timedelta(hours=1))
+        run = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 2.0), background=False)
+    run.refresh_from_db()
+    assert run.status == "failed" and not VarianceCheck.objects.filter(season=planned_season).exists()
+    Run.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now() - timedelta(hours=1))
     actions = recovery.recover_interrupted_workflows()
-    assert {"workflow_id": str(planned_season.pk), "action": "week_reprocessed", "week": 1} in actions
-    assert VarianceCheck.objects.filter(season=planned_season, week=1).exists()
+    assert {"workflow_id": str(run.pk), "season_id": str(planned_season.pk), "action": "resumed",
+            "step": "process_week", "week": 1} in actions
+    run.refresh_from_db()
+    assert run.status == "completed" and VarianceCheck.objects.filter(season=planned_season, week=1).exists()
+    assert Forecast.objects.filter(season=planned_season, kind="reforecast").count() == 1
+    dc = Allocation.objects.get(season=planned_season)
+    shipped = sum(Replenishment.objects.filter(season=planned_season).values_list("quantity", flat=True))
+    assert dc.dc_available == dc.holdback_qty - shipped
+
+
+def test_a_failed_week_is_uploaded_again_with_overwrite(planned_season, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("the DC system is down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(weeks, "replenish", crash)
+        run = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.0), background=False)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    with pytest.raises(Conflict, match="Processing week 1 failed .*DC system is down.*overwrite"):
+        upload_week(planned_season, 2, scaled_week(planned_season, 2, 1.0))
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0), overwrite=True)
+    assert result["week_number"] == 1 and upload_week(planned_season, 2, scaled_week(planned_season, 2, 1.0))

@@ -13,11 +13,12 @@ from planning.models import (
     Replenishment,
     Store,
     StoreAllocation,
+    Run,
+    Season,
     VarianceCheck,
-    Workflow,
 )
-from planning.services.weeks import record_week_actuals
 from planning.tests.season_fixtures import *  # noqa: F403
+from planning.tests.season_fixtures import upload_week
 
 START = date(2025, 3, 1)
 
@@ -32,11 +33,13 @@ def hand_made_season(weekly, *, initial, holdback, strategy="weekly", checkpoint
               "season_end_date": (START + timedelta(days=83)).isoformat(), "replenishment_strategy": strategy,
               "dc_holdback_percentage": 0.45, "markdown_checkpoint_week": checkpoint,
               "markdown_threshold": 0.6 if checkpoint else None}
-    season = Workflow.objects.create(category=category, parameters=params, status="completed", phase="in_season",
-                                     step="done")
+    season = Season.objects.create(category=category, parameters=params, phase="in_season")
+    run = Run.objects.create(id=season.pk, season=season, kind="pre_season", status="completed", step="done")
+    Season.objects.filter(pk=season.pk).update(current_run=run)
+    season.refresh_from_db()
     rows = [{"week": n, "week_start": (START + timedelta(weeks=n - 1)).isoformat(), "units": float(u)}
             for n, u in enumerate(weekly, start=1)]
-    forecast = Forecast.objects.create(season=season, workflow=season, category=category, season_start_date=START,
+    forecast = Forecast.objects.create(season=season, run=run, category=category, season_start_date=START,
                                        horizon_weeks=12, weekly=rows, total_units=float(sum(weekly)), method="ensemble")
     mfg = initial + holdback
     allocation = Allocation.objects.create(
@@ -51,9 +54,9 @@ def hand_made_season(weekly, *, initial, holdback, strategy="weekly", checkpoint
 def test_replenishment_vector_105_planned_58_shipped(db):
     """105 planned, 58 shipped, week 2 of 12, on hand 2 -> 47/10 = 4.7 - 2 = 2.7 -> ship 3."""
     season = hand_made_season([28] * 12, initial=58, holdback=47)
-    week1 = record_week_actuals(season, 1, {"S001": 28})
+    week1 = upload_week(season, 1, {"S001": 28})
     assert week1["replenishment"]["shipped_total"] == 0  # 47/11 - 30 on hand: nothing needed yet
-    week2 = record_week_actuals(season, 2, {"S001": 28})  # on hand 58 - 56 = 2
+    week2 = upload_week(season, 2, {"S001": 28})  # on hand 58 - 56 = 2
     shipment = Replenishment.objects.get(season=season, week=2)
     assert (shipment.need_units, shipment.quantity, shipment.partial) == (3, 3, False)
     assert week2["replenishment"]["dc_remaining"] == 44
@@ -62,7 +65,7 @@ def test_replenishment_vector_105_planned_58_shipped(db):
 
 def test_variance_vector_3200_vs_2550_reforecasts(db):
     season = hand_made_season([2550] + [2550] * 11, initial=20000, holdback=10000)
-    result = record_week_actuals(season, 1, {"S001": 3200})
+    result = upload_week(season, 1, {"S001": 3200})
     assert result["variance_pct"] == pytest.approx(0.2549, abs=1e-4) and result["band"] == "red"
     assert result["threshold_exceeded"] and not result["emergency"]
     reforecast = result["reforecast"]
@@ -77,7 +80,7 @@ def test_variance_vector_3200_vs_2550_reforecasts(db):
 
 def test_exactly_the_threshold_does_not_trigger(db):
     season = hand_made_season([1000] * 12, initial=8000, holdback=6400)
-    result = record_week_actuals(season, 1, {"S001": 1200})
+    result = upload_week(season, 1, {"S001": 1200})
     assert result["variance_pct"] == pytest.approx(0.20) and not result["threshold_exceeded"] and result["band"] == "amber"
     assert result["reforecast"] is None
     assert VarianceCheck.objects.get(season=season, week=1).action_taken == "none"
@@ -89,7 +92,7 @@ def test_emergency_shortage_counts_dc_and_store_stock(db, initial, on_hand, shor
     1,400 + 11 x 1,080 = 13,280, so 11,880 are still needed against the DC's 4,320 and what the
     store still holds (the SPEC vectors' rule: 2,480 with no store stock, 400 with 2,080)."""
     season = hand_made_season([1000] * 12, initial=initial, holdback=4320)
-    result = record_week_actuals(season, 1, {"S001": 1400})
+    result = upload_week(season, 1, {"S001": 1400})
     alert = result["emergency_order"]
     assert result["emergency"] and result["overstock_review"] is None
     assert (alert["needed"], alert["dc_available"], alert["store_on_hand"]) == (11_880, 4_320, on_hand)
@@ -101,7 +104,7 @@ def test_selling_far_below_plan_is_an_overstock_review_not_an_order(db):
     """50% below plan: 500 + 11 x 900 = 10,400 for the season, 9,900 still needed, and the season
     holds 4,320 at the DC + 7,500 in the store: 1,920 at risk, no shortage, no emergency order."""
     season = hand_made_season([1000] * 12, initial=8000, holdback=4320)
-    result = record_week_actuals(season, 1, {"S001": 500})
+    result = upload_week(season, 1, {"S001": 500})
     assert not result["emergency"] and result["emergency_order"] is None and result["shortage_units"] is None
     review = result["overstock_review"]
     assert (review["needed"], review["stock_held"], review["at_risk"], review["shortage"]) == (9_900, 11_820, 1_920, 0)
@@ -116,7 +119,7 @@ def test_selling_far_below_plan_is_an_overstock_review_not_an_order(db):
 def test_markdown_vector_through_the_engine(db):
     """Sell-through 0.55 at the checkpoint, target 0.60, elasticity 2.0 -> 10% off."""
     season = hand_made_season([550] * 12, initial=6000, holdback=4000, checkpoint=1)  # mfg 10,000
-    result = record_week_actuals(season, 1, {"S001": 5500})
+    result = upload_week(season, 1, {"S001": 5500})
     assert result["markdown"]["recommended_markdown_pct"] == pytest.approx(0.10)
     assert result["markdown"]["expected_lift"] == pytest.approx(0.15)
     assert result["pending_approval"] == "approve_markdown"
@@ -130,7 +133,7 @@ def test_plan_season_command(seeded, planner, fit_memo):
     text = out.getvalue()
     assert "completed" in text and "Order (accepted)" in text and "Forecast:" in text
     assert "fashion_forward" in text and "Markdown checkpoint after week 6" in text
-    season = Workflow.objects.get()
+    season = Season.objects.get()
     assert season.status == "completed" and season.owner == planner
     out = StringIO()
     call_command("plan_season", "12 weeks from March 1", category="womens_dresses", reference_date="2025-01-15",

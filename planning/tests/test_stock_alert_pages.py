@@ -4,7 +4,6 @@ stock shows the emergency order (SPEC §2)."""
 import pytest
 from django.test import Client
 
-from planning.services import weeks
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.test_season_loop import scaled_week
 
@@ -22,7 +21,7 @@ def pages(season, user):
 
 
 def test_a_collapse_shows_an_overstock_review_and_no_order(planned_season, planner):
-    result = weeks.record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 0.25), user=planner)
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 0.25), user=planner)
     at_risk = result["overstock_review"]["at_risk"]
     season_page, report, export = pages(planned_season, planner)
     assert "Over-stock review:" in season_page and f"{at_risk:,} units of the stock" in season_page
@@ -33,7 +32,7 @@ def test_a_collapse_shows_an_overstock_review_and_no_order(planned_season, plann
 
 
 def test_selling_far_above_plan_shows_the_emergency_order(planned_season, planner):
-    result = weeks.record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 3.0), user=planner)
+    result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 3.0), user=planner)
     shortage = result["emergency_order"]["shortage"]
     season_page, report, export = pages(planned_season, planner)
     assert "Emergency order alert:" in season_page and f"{shortage:,} units more than all the stock" in season_page

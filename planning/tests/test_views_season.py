@@ -6,10 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from planning.models import Allocation, MarkdownDecision, WeeklyActual, Workflow
-from planning.services import weeks
+from planning.models import Allocation, MarkdownDecision, Season, WeeklyActual
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
-from planning.tests.season_fixtures import PARAMS, start_season, week_units
+from planning.tests.season_fixtures import PARAMS, bare_season, start_season, upload_week, week_units
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -38,7 +37,7 @@ def awaiting(seeded, planner, inline_jobs, fit_memo):
 def at_markdown(planned_season, planner):
     """A season whose week-6 checkpoint recommended a markdown (sales behind the target)."""
     for week in range(1, 7):
-        weeks.record_week_actuals(planned_season, week, week_units(week), user=planner)
+        upload_week(planned_season, week, week_units(week), user=planner)
     planned_season.refresh_from_db()
     assert planned_season.pending_approval == "approve_markdown"
     return planned_season
@@ -243,21 +242,20 @@ def test_report_page_shows_accuracy_stock_markdown_and_cost(at_markdown, viewer)
 
 
 def test_report_of_a_season_without_a_plan_says_why(seeded, planner, viewer):
-    pending = Workflow.objects.create(category_id="womens_dresses", parameters=PARAMS, owner=planner)
+    pending = bare_season(planner, status="pending")
     page = signed_in(viewer).get(f"/seasons/{pending.pk}/report/")
     assert page.status_code == 200
     assert "The season has no plan yet." in page.content.decode()
 
 
 def test_a_failed_season_can_be_run_again_by_a_planner(seeded, planner, viewer, inline_jobs, fit_memo):
-    failed = Workflow.objects.create(category_id="womens_dresses", parameters=PARAMS, owner=planner,
-                                     status="failed", error="The forecast step timed out.")
+    failed = bare_season(planner, status="failed", error="The forecast step timed out.")
     assert "Run again" not in signed_in(viewer).get(f"/seasons/{failed.pk}/").content.decode()
     client = signed_in(planner)
     page = client.get(f"/seasons/{failed.pk}/").content.decode()
     assert "The forecast step timed out." in page and "Run again" in page
     response = client.post(f"/seasons/{failed.pk}/run-again")
-    rerun = Workflow.objects.exclude(pk=failed.pk).get()
+    rerun = Season.objects.exclude(pk=failed.pk).get()
     assert response["Location"] == f"/seasons/{rerun.pk}/"
     assert rerun.parameters["season_start_date"] == PARAMS["season_start_date"]
 

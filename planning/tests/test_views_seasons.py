@@ -4,7 +4,7 @@ import re
 import pytest
 from django.test import Client
 
-from planning.models import Workflow
+from planning.models import Season
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +112,7 @@ def test_confirm_and_run_starts_the_season(seeded, planner, inline_jobs, fit_mem
         "/seasons/new/confirm",
         {**card_values(replenishment_strategy="weekly", dc_holdback_percentage="45", markdown_threshold=""),
          "category_id": "womens_dresses", "missing": ["markdown_threshold"]})
-    season = Workflow.objects.get()
+    season = Season.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/seasons/{season.pk}/"
     assert season.owner == planner
     assert season.status == "awaiting_approval"
@@ -126,7 +126,7 @@ def test_confirm_without_a_category_asks_for_one(planner, demo_stores):
     response = signed_in(planner).post("/seasons/new/confirm", card_values())
     assert response.status_code == 422
     assert "Choose the category to plan." in response.content.decode()
-    assert not Workflow.objects.exists()
+    assert not Season.objects.exists()
 
 
 def test_extract_refuses_a_reference_date_that_is_not_a_date(planner, demo_stores):
@@ -151,7 +151,7 @@ def test_confirm_with_a_broken_extraction_id_says_so_at_the_top(planner, demo_st
         "/seasons/new/confirm", {**card_values(), "category_id": "womens_dresses", "extraction_id": "x"})
     assert response.status_code == 422
     assert "extraction_id: expected the id the extraction returned" in response.content.decode()
-    assert not Workflow.objects.exists()
+    assert not Season.objects.exists()
 
 
 def test_viewers_cannot_use_the_new_season_flow(viewer, demo_stores):
@@ -161,7 +161,7 @@ def test_viewers_cannot_use_the_new_season_flow(viewer, demo_stores):
         response = client.post(path, card_values(category_id="womens_dresses"), headers=HTMX)
         assert response.status_code == 403
         assert b"Only planners" in response.content and b"<html" not in response.content
-    assert not Workflow.objects.exists()
+    assert not Season.objects.exists()
 
 
 def test_forms_need_the_csrf_token(planner, demo_stores):

@@ -5,7 +5,7 @@ import pytest
 
 from agents.season_tools import whole_units
 from mlpipeline.allocation import manufacturing_quantity
-from planning.models import Forecast, Workflow
+from planning.models import Forecast, Run, Season
 from planning.tests.season_fixtures import *  # noqa: F403
 from planning.tests.season_fixtures import PARAMS
 
@@ -34,9 +34,9 @@ def test_start_forecast_returns_201_and_runs(seeded, planner_api, inline_jobs, f
 
 def test_start_forecast_keeps_extraction_metadata(seeded, planner_api, inline_jobs, fit_memo):
     response = start(planner_api, confidence="high", reasoning="stated", user_input="12-week season")
-    workflow = Workflow.objects.get(pk=response.json()["workflow_id"])
+    workflow = Season.objects.get(pk=response.json()["workflow_id"])
     assert workflow.parameters["confidence"] == "high" and workflow.parameters["user_input"] == "12-week season"
-    assert "extraction" not in (workflow.token_usage.get("by_step") or {})  # the client cannot bill tokens
+    assert "extraction" not in (workflow.current_run.token_usage.get("by_step") or {})  # the client cannot bill tokens
 
 
 def test_start_forecast_unknown_category_is_404(seeded, planner_api, inline_jobs):
@@ -53,7 +53,7 @@ def test_start_forecast_invalid_parameter_is_422_naming_it(seeded, planner_api, 
     assert response.status_code == 422
     assert field in response.json()["detail"]
     assert response.json()["errors"][0]["field"] == f"parameters.{field}"
-    assert not Workflow.objects.exists()
+    assert not Season.objects.exists()
 
 
 def test_start_forecast_needs_a_start_date(seeded, planner_api, inline_jobs):
@@ -130,18 +130,18 @@ def test_reforecast_needs_a_committed_plan(seeded, planner_api, inline_jobs, fit
 
 
 def test_manual_reforecast_adds_a_forecast_version(planned_season, planner_api):
-    from planning.services.weeks import record_week_actuals
+    from planning.tests.season_fixtures import upload_week
     from planning.tests.season_fixtures import week_units
 
-    record_week_actuals(planned_season, 1, week_units(1), user=None)
+    upload_week(planned_season, 1, week_units(1), user=None)
     forecast = Forecast.objects.get(season=planned_season, version=1)
     response = planner_api.post("/api/workflows/reforecast", json={"forecast_id": forecast.pk, "reason": "Promo"})
     assert response.status_code == 201 and response.json()["status"] == "pending"
-    reforecast = Workflow.objects.get(pk=response.json()["workflow_id"])
-    assert reforecast.type == "reforecast" and reforecast.season_id == planned_season.pk
+    reforecast = Run.objects.get(pk=response.json()["workflow_id"])
+    assert reforecast.kind == "reforecast" and reforecast.season_id == planned_season.pk
     assert reforecast.status == "completed", reforecast.error
     newest = planned_season.forecasts.order_by("-version").first()
-    assert newest.kind == "reforecast" and newest.workflow == reforecast and newest.from_week == 2
+    assert newest.kind == "reforecast" and newest.run == reforecast and newest.from_week == 2
     assert newest.weekly[0]["actual"] is True and newest.weekly[0]["units"] == sum(week_units(1).values())
     results = planner_api.get(f"/api/workflows/{reforecast.pk}/results").json()
     assert results["forecast"]["forecast_id"] == newest.pk and results["reforecast"]["reforecast"]["weeks_observed"] == 1
@@ -174,7 +174,7 @@ def test_debug_demand_and_inventory(seeded, staff_api, fit_memo):
     order = inventory["outputs"]["order"]
     assert order["safety_stock_pct"] == 0.25
     assert order["manufacturing_qty"] == manufacturing_quantity(whole_units(demand["outputs"]["forecast"]["total"]), 0.25)
-    assert not Workflow.objects.exists()
+    assert not Season.objects.exists()
     assert staff_api.post("/api/agents/inventory/allocate", json={
         "category_id": "womens_dresses", "parameters": PARAMS, "safety_stock_pct": 0.5}).status_code == 422
 
@@ -201,4 +201,4 @@ def test_unknown_keys_in_a_body_are_422(seeded, planner_api, inline_jobs, fit_me
     response = planner_api.post(url, json={"workflow_id": workflow_id, **body})
     assert response.status_code == 422, response.content
     assert "Extra inputs are not permitted" in response.json()["detail"]
-    assert Workflow.objects.get(pk=workflow_id).status == "awaiting_approval"
+    assert Season.objects.get(pk=workflow_id).status == "awaiting_approval"

@@ -3,10 +3,10 @@ import pytest
 
 from mlpipeline.allocation import manufacturing_quantity
 from planning.errors import Conflict
-from planning.models import Allocation, Approval, Workflow
-from planning.services import approvals, manufacturing, season_start
+from planning.models import Allocation, Approval, Run, Season
+from planning.services import approvals
 from planning.tests.season_fixtures import *  # noqa: F403
-from planning.tests.season_fixtures import PARAMS
+from planning.tests.season_fixtures import PARAMS, bare_season
 
 URL = "/api/approvals/manufacturing"
 
@@ -14,7 +14,7 @@ URL = "/api/approvals/manufacturing"
 @pytest.fixture
 def awaiting(seeded, planner_api, inline_jobs, fit_memo):
     response = planner_api.post("/api/workflows/forecast", json={"category_id": "womens_dresses", "parameters": PARAMS})
-    workflow = Workflow.objects.get(pk=response.json()["workflow_id"])
+    workflow = Season.objects.get(pk=response.json()["workflow_id"])
     assert workflow.status == "awaiting_approval"
     return workflow
 
@@ -33,17 +33,17 @@ def test_modify_previews_without_committing(awaiting, planner_api):
                                                                               before.manufacturing_qty)
     awaiting.refresh_from_db()
     assert awaiting.status == "awaiting_approval"
-    assert Approval.objects.get(workflow=awaiting).action == "modify"  # audit trail only
+    assert Approval.objects.get(season=awaiting).action == "modify"  # audit trail only
     again = planner_api.post(URL, json={"workflow_id": str(awaiting.pk), "action": "modify", "safety_stock_pct": 0.10})
     assert again.json()["order"]["manufacturing_qty"] == manufacturing_quantity(demand, 0.10)  # repeatable
 
 
 def test_modify_vector_8000_at_25_percent(awaiting):
     """SPEC vector: modify 0.25 on 8,000 -> 10,000 (a demand step that forecast exactly 8,000)."""
-    outputs = dict(awaiting.step_outputs)
+    outputs = dict(awaiting.current_run.outputs)
     outputs["demand"] = {**outputs["demand"], "forecast": {**outputs["demand"]["forecast"], "total": 8000.0,
                                                             "weekly": [{"units": 8000 / 12}] * 12}}
-    Workflow.objects.filter(pk=awaiting.pk).update(step_outputs=outputs)
+    Run.objects.filter(pk=awaiting.pk).update(outputs=outputs)
     body = approvals.approve_manufacturing(awaiting.pk, "modify", 0.25)
     assert body["order"]["manufacturing_qty"] == 10000
     assert (body["order"]["initial_allocation"], body["order"]["holdback"]) == (5500, 4500)
@@ -60,11 +60,11 @@ def test_accept_commits_and_resumes(awaiting, planner_api, planner):
     assert allocation.accepted_by == planner and allocation.accepted_at is not None
     assert allocation.dc_available == allocation.holdback_qty == body["order"]["holdback"]
     assert sum(allocation.stores.values_list("initial_qty", flat=True)) == allocation.initial_qty
-    approval = Approval.objects.get(workflow=awaiting, action="accept")
+    approval = Approval.objects.get(season=awaiting, action="accept")
     assert approval.user == planner and approval.values["safety_stock_pct"] == 0.25
     assert approval.note == "Spring is strong"
     awaiting.refresh_from_db()
-    assert awaiting.status == "completed" and awaiting.step_outputs["manufacturing_approval"]["safety_stock_pct"] == 0.25
+    assert awaiting.status == "completed" and awaiting.current_run.outputs["manufacturing_approval"]["safety_stock_pct"] == 0.25
 
 
 def test_accept_defaults_to_the_proposed_safety_stock(awaiting):
@@ -78,7 +78,7 @@ def test_identical_repeat_accept_replays_the_commit(awaiting, planner_api):
     assert second.status_code == 200
     assert second.json()["replayed"] is True and second.json()["committed"] is True
     assert second.json()["order"] == first.json()["order"]
-    assert Approval.objects.filter(workflow=awaiting, action="accept").count() == 1
+    assert Approval.objects.filter(season=awaiting, action="accept").count() == 1
     assert awaiting.events.filter(payload__message__startswith="Manufacturing order accepted").count() == 1
 
 
@@ -101,7 +101,7 @@ def test_modify_after_commit_is_409(awaiting, planner_api):
 
 
 def test_wrong_state_is_409(seeded, planner_api, inline_jobs, fit_memo):
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS))
+    workflow = bare_season()
     for action in ("modify", "accept"):
         response = planner_api.post(URL, json={"workflow_id": str(workflow.pk), "action": action,
                                                "safety_stock_pct": 0.2})
@@ -134,7 +134,7 @@ def test_race_between_check_and_lock_lets_one_win(awaiting, planner, django_user
 
     other = django_user_model.objects.create_user(username="planner2")
     add_to_role(other, "planner")
-    real_read = approvals._season_workflow
+    real_read = approvals._season
     state = {"raced": False}
 
     def read_then_lose_the_race(workflow_id):
@@ -144,8 +144,8 @@ def test_race_between_check_and_lock_lets_one_win(awaiting, planner, django_user
             approvals.approve_manufacturing(awaiting.pk, "accept", 0.20, user=planner)  # A wins meanwhile
         return found
 
-    monkeypatch.setattr(approvals, "_season_workflow", read_then_lose_the_race)
+    monkeypatch.setattr(approvals, "_season", read_then_lose_the_race)
     with pytest.raises(Conflict, match="already accepted by planner1"):
         approvals.approve_manufacturing(awaiting.pk, "accept", 0.25, user=other)
-    assert Approval.objects.filter(workflow=awaiting, action="accept").count() == 1
+    assert Approval.objects.filter(season=awaiting, action="accept").count() == 1
     assert Allocation.objects.get(season=awaiting).safety_stock_pct == 0.20

@@ -9,10 +9,10 @@ from django.utils import timezone
 from agents.season_tools import whole_units
 from mlpipeline.allocation import manufacturing_quantity
 from planning import jobs
-from planning.models import Allocation, FitCache, Forecast, Workflow
-from planning.services import events, recovery, season_start
+from planning.models import Allocation, FitCache, Forecast, Run, Season
+from planning.services import events, recovery
 from planning.tests.season_fixtures import *  # noqa: F403
-from planning.tests.season_fixtures import PARAMS, accept_order, event_types, seed_history, start_season
+from planning.tests.season_fixtures import accept_order, bare_season, event_types, seed_history, start_season
 
 PRE_APPROVAL = ["agent_started"] + ["agent_progress"] * 4 + ["agent_completed"] + \
                ["agent_started"] + ["agent_progress"] * 3 + ["agent_completed", "human_input_required"]
@@ -21,7 +21,7 @@ PRE_APPROVAL = ["agent_started"] + ["agent_progress"] * 4 + ["agent_completed"] 
 def test_forecast_workflow_pauses_for_manufacturing_approval(seeded, planner, inline_jobs, fit_memo):
     workflow = start_season(planner)
     workflow.refresh_from_db()
-    assert workflow.status == "awaiting_approval" and workflow.step == "pricing"
+    assert workflow.status == "awaiting_approval" and workflow.current_run.step == "pricing"
     assert workflow.pending_approval == "approve_manufacturing_order"
     assert event_types(workflow) == PRE_APPROVAL
     seqs = list(workflow.events.values_list("seq", flat=True))
@@ -45,8 +45,9 @@ def test_accept_resumes_to_completion(seeded, planner, inline_jobs, fit_memo):
     workflow = start_season(planner)
     accept_order(workflow, planner)
     workflow.refresh_from_db()
-    assert workflow.status == "completed" and workflow.phase == "in_season" and workflow.progress_pct == 100
-    assert workflow.completed_at is not None and workflow.step == "done"
+    run = workflow.current_run
+    assert workflow.status == "completed" and workflow.phase == "in_season" and run.progress_pct == 100
+    assert run.completed_at is not None and run.step == "done" and run.pk == workflow.pk  # the pre-season run
     types = event_types(workflow)
     assert types[len(PRE_APPROVAL):] == ["agent_progress", "agent_started", "agent_progress", "agent_completed",
                                          "workflow_complete"]
@@ -90,7 +91,7 @@ def test_step_failure_emits_error(seeded, planner, inline_jobs, fit_memo, monkey
     monkeypatch.setattr(deterministic, "run_step", broken)
     workflow = start_season(planner)
     workflow.refresh_from_db()
-    assert workflow.status == "failed" and "on fire" in workflow.error
+    assert workflow.status == "failed" and "on fire" in workflow.current_run.error
     last = workflow.events.order_by("seq").last().as_message()
     assert last["type"] == "error" and last["agent"] == "demand" and "on fire" in last["error_message"]
 
@@ -113,9 +114,10 @@ def test_llm_usage_and_fallback_reach_events(seeded, planner, inline_jobs, fit_m
     demand = workflow.events.filter(type="agent_completed", payload__step="demand").get().payload
     assert demand["fallback"] is True and demand["fallback_reason"].startswith("rule-based fallback")
     assert demand["usage"]["total_tokens"] == 150
-    assert workflow.token_usage["total_tokens"] == 300  # demand + inventory
-    assert workflow.token_usage["by_step"]["demand"]["input_tokens"] == 120
-    assert workflow.runner == "llm" and workflow.status == "awaiting_approval"
+    run = workflow.current_run
+    assert run.token_usage["total_tokens"] == 300  # demand + inventory
+    assert run.token_usage["by_step"]["demand"]["input_tokens"] == 120
+    assert run.runner == "llm" and workflow.status == "awaiting_approval"
 
 
 def test_emit_allocates_consecutive_seq(seeded, planner, inline_jobs, fit_memo):
@@ -136,29 +138,28 @@ def test_emit_allocates_consecutive_seq(seeded, planner, inline_jobs, fit_memo):
 
 def _stale(workflow, **fields):
     old = timezone.now() - timedelta(minutes=10)
-    Workflow.objects.filter(pk=workflow.pk).update(heartbeat_at=old, **fields)
+    Run.objects.filter(pk=workflow.current_run_id).update(heartbeat_at=old, **fields)
 
 
 def test_recovery_resumes_a_stale_running_workflow(seeded, planner, inline_jobs, fit_memo):
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
-                                       owner=planner, status="running", step="demand")
+    workflow = bare_season(planner, status="running")
     _stale(workflow)
-    fresh = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
-                                    status="running", step="demand", heartbeat_at=timezone.now())
+    fresh = bare_season(status="running", heartbeat_at=timezone.now())
     actions = recovery.recover_interrupted_workflows()
     assert [a["action"] for a in actions] == ["resumed"]
     workflow.refresh_from_db()
-    assert workflow.status == "awaiting_approval" and workflow.recovery_attempts == 1
+    assert workflow.status == "awaiting_approval" and workflow.current_run.recovery_attempts == 1
     first = workflow.events.order_by("seq").first().payload
     assert "Resuming step demand" in first["message"]
     fresh.refresh_from_db()
-    assert fresh.status == "running" and fresh.recovery_attempts == 0  # a live job is left alone
+    assert fresh.status == "running" and fresh.current_run.recovery_attempts == 0  # a live job is left alone
 
 
 def test_recovery_reruns_an_interrupted_step_idempotently(seeded, planner, inline_jobs, fit_memo):
     workflow = start_season(planner)
     # The process died after the inventory step wrote its allocation, before the pause.
-    _stale(workflow, status="running", step="inventory", pending_approval="")
+    _stale(workflow, status="running", step="inventory")
+    Season.objects.filter(pk=workflow.pk).update(pending_approval="", approval_data={})
     recovery.recover_interrupted_workflows()
     workflow.refresh_from_db()
     assert workflow.status == "awaiting_approval"
@@ -166,13 +167,13 @@ def test_recovery_reruns_an_interrupted_step_idempotently(seeded, planner, inlin
 
 
 def test_recovery_fails_after_max_attempts(seeded, planner, inline_jobs, fit_memo):
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
-                                       status="running", step="demand", recovery_attempts=2)
+    workflow = bare_season(status="running", recovery_attempts=2)
     _stale(workflow)
     actions = recovery.recover_interrupted_workflows(max_attempts=2)
-    assert actions == [{"workflow_id": str(workflow.pk), "action": "failed", "step": "demand"}]
+    assert actions == [{"workflow_id": str(workflow.pk), "season_id": str(workflow.pk), "action": "failed",
+                        "step": "demand"}]
     workflow.refresh_from_db()
-    assert workflow.status == "failed" and "recovery" in workflow.error
+    assert workflow.status == "failed" and "recovery" in workflow.current_run.error
     last = workflow.events.order_by("seq").last().as_message()
     assert last["type"] == "error" and last["agent"] == "demand"
 
@@ -182,9 +183,8 @@ def test_recover_workflows_command(seeded, planner, inline_jobs, fit_memo):
 
     from django.core.management import call_command
 
-    workflow = Workflow.objects.create(category_id="womens_dresses", parameters=season_start.season_parameters(PARAMS),
-                                       status="pending", step="demand")
-    Workflow.objects.filter(pk=workflow.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
+    workflow = bare_season(status="pending")
+    Run.objects.filter(pk=workflow.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     out = StringIO()
     call_command("recover_workflows", stdout=out)
     assert "resumed" in out.getvalue()

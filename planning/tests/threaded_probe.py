@@ -30,7 +30,7 @@ def main(db_path):
     from django.test import Client
 
     from planning.errors import Conflict
-    from planning.models import ApiToken, Workflow
+    from planning.models import ApiToken, Season
     from planning.roles import add_to_role
     from planning.services import approvals, events
     from planning.tests.season_fixtures import PARAMS, seed_history
@@ -90,16 +90,16 @@ def main(db_path):
     out["accepts"] = results
     from planning.models import Approval
 
-    out["accept_rows"] = Approval.objects.filter(workflow_id=workflow_id, action="accept").count()
+    out["accept_rows"] = Approval.objects.filter(season_id=workflow_id, action="accept").count()
     deadline = time.perf_counter() + 30
     while time.perf_counter() < deadline:
-        if Workflow.objects.get(pk=workflow_id).status in ("completed", "failed"):
+        if Season.objects.get(pk=workflow_id).status in ("completed", "failed"):
             break
         time.sleep(0.05)
-    out["final_status"] = Workflow.objects.get(pk=workflow_id).status
+    out["final_status"] = Season.objects.get(pk=workflow_id).status
 
     # 3. Concurrent emits on one workflow never share a seq.
-    probe = Workflow.objects.create(category_id="womens_dresses", parameters=PARAMS)
+    probe = Season.objects.create(category_id="womens_dresses", parameters=PARAMS)
     errors = []
 
     def writer(n):
@@ -118,7 +118,7 @@ def main(db_path):
         t.join()
     out["emit_errors"] = errors
     out["emit_seqs"] = sorted(probe.events.values_list("seq", flat=True))
-    out["emit_last_seq"] = Workflow.objects.get(pk=probe.pk).last_seq
+    out["emit_last_seq"] = Season.objects.get(pk=probe.pk).last_seq
     print(json.dumps(out))
 
 

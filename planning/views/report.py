@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from planning.errors import Conflict
-from planning.models import StoreCluster, Workflow
+from planning.models import Season, StoreCluster
 from planning.services import allocation as plans
 from planning.services import report as reports
 
@@ -13,7 +13,7 @@ from planning.services import report as reports
 @require_GET
 def season_report(request, season_id):
     season = get_object_or_404(
-        Workflow.objects.select_related("category", "owner"), pk=season_id, type=Workflow.Type.FORECAST
+        Season.objects.select_related("category", "owner", "current_run"), pk=season_id
     )
     try:
         report = reports.season_report(season)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from planning.api.throttling import UPLOADS
 from planning.errors import PlanningError
 from planning.forms import ManufacturingDecisionForm, MarkdownDecisionForm, WeeklyActualsForm
-from planning.models import Workflow
+from planning.models import Season
 from planning.selectors.agent_cards import cards_context
 from planning.services import actuals_import, approvals, season_start
 from planning.views import season_data
@@ -19,7 +19,7 @@ from planning.views.access import can_plan, planner_required, rate_limited
 
 def _season(season_id):
     return get_object_or_404(
-        Workflow.objects.select_related("category", "owner"), pk=season_id, type=Workflow.Type.FORECAST
+        Season.objects.select_related("category", "owner", "current_run"), pk=season_id
     )
 
 

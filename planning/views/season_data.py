@@ -14,7 +14,7 @@ from planning.models import (
     StoreCluster,
     VarianceCheck,
     WeeklyActual,
-    Workflow,
+    Run,
 )
 from planning.selectors.agent_cards import agent_cards
 from planning.services import allocation as plans
@@ -52,11 +52,11 @@ def panels_context(season, *, can_plan, events=None):
 
 def _pending(season):
     """The approval the season waits for, with the data the engine stored for it."""
-    if season.status != Workflow.Status.AWAITING_APPROVAL or not season.pending_approval:
+    if season.status != Run.Status.AWAITING_APPROVAL or not season.pending_approval:
         return None
     return {
         "action": season.pending_approval,
-        "data": (season.step_outputs or {}).get("pending_approval") or {},
+        "data": season.approval_data or {},
     }
 
 
@@ -110,7 +110,7 @@ def in_season(season, forecast):
     """Actuals, variance, replenishment and markdown of the season."""
     horizon = season.horizon_weeks
     weekly_actual = dict(
-        WeeklyActual.objects.filter(workflow=season).values("week").annotate(units=Sum("units"))
+        WeeklyActual.objects.filter(season=season).values("week").annotate(units=Sum("units"))
         .values_list("week", "units")
     )
     checks = list(VarianceCheck.objects.filter(season=season).order_by("week"))
@@ -154,7 +154,7 @@ def store_variance(season, week):
     baseline = check.forecast.weekly_units()[:week]
     sold = defaultdict(lambda: [0, 0])  # store -> [this week, to date]
     for store_id, sold_week, units in WeeklyActual.objects.filter(
-        workflow=season, week__lte=week
+        season=season, week__lte=week
     ).values_list("store_id", "week", "units"):
         sold[store_id][1] += units
         if sold_week == week:

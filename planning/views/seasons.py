@@ -9,7 +9,7 @@ from agents.parameters import ParameterError
 from planning.api.throttling import EXTRACTION
 from planning.errors import PlanningError
 from planning.forms import ExtractForm, SeasonCardForm, SeasonConfirmForm
-from planning.models import Category, Workflow
+from planning.models import Category, Season
 from planning.services import extraction as extractions
 from planning.services import season_start
 from planning.views.access import can_plan, planner_required, rate_limited
@@ -27,8 +27,7 @@ REPLENISHMENT_CHOICES = [
 @require_GET
 def seasons(request):
     plans = (
-        Workflow.objects.filter(type=Workflow.Type.FORECAST)
-        .select_related("category", "owner")
+        Season.objects.select_related("category", "owner", "current_run")
         .order_by("-created_at")[:200]
     )
     return render(

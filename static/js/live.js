@@ -109,6 +109,11 @@
         seasonChanged();
         break;
       case "workflow_complete":
+        if (event.run_kind === "reforecast") {  // a manual re-forecast ran beside the season
+          say("Re-forecast complete");
+          seasonChanged();
+          break;
+        }
         setStatus("completed");
         progress.value = 100;
         progress.textContent = "100%";

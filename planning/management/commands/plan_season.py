@@ -45,14 +45,14 @@ class Command(BaseCommand):
         try:
             extracted, extraction = extractions.record_extraction(text, reference, owner)
             workflow = season_start.start_forecast(category, extracted.parameters.model_dump(mode="json"), user=owner,
-                                             extraction_id=extraction.pk, background=False)
+                                                   extraction_id=extraction.pk, background=False)
             workflow.refresh_from_db()
             to_approval = time.perf_counter() - started
             if workflow.status == "failed":
-                raise CommandError(f"The run failed: {workflow.error}")
+                raise CommandError(f"The run failed: {workflow.current_run.error}")
             if auto_approve:
                 approvals.approve_manufacturing(workflow.pk, "accept", safety_stock, note="plan_season --auto-approve",
-                                             user=owner, background=False)
+                                                user=owner, background=False)
                 workflow.refresh_from_db()
         except ParameterError as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from exc
@@ -60,7 +60,8 @@ class Command(BaseCommand):
             raise CommandError(exc.detail) from exc
         total = time.perf_counter() - started
         if json:
-            body = workflow_reads.results_dict(workflow) if workflow.completed_at else workflow_reads.status_dict(workflow)
+            done = workflow.status == "completed"
+            body = workflow_reads.results_dict(workflow) if done else workflow_reads.status_dict(workflow)
             self.stdout.write(_dumps({"timing": {"to_approval_seconds": to_approval, "total_seconds": total}, **body}))
             return
         self._print(workflow, extracted, to_approval, total)
@@ -90,7 +91,8 @@ class Command(BaseCommand):
                     f"{cluster['initial_qty']:>8,}  holdback {cluster['holdback_qty']:>8,}")
             top = allocation.stores.order_by("-initial_qty")[:5]
             out("  Largest initial shipments: " + ", ".join(f"{s.store_id} {s.initial_qty:,}" for s in top))
-        checkpoint = (workflow.step_outputs or {}).get("pricing", {}).get("checkpoint")
+        outputs = workflow.runs.filter(kind="pre_season").values_list("outputs", flat=True).first() or {}
+        checkpoint = outputs.get("pricing", {}).get("checkpoint")
         if checkpoint:
             out(f"  Markdown: {checkpoint['reasoning']}")
         if workflow.status == "awaiting_approval":

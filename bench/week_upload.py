@@ -1,0 +1,75 @@
+"""How fast a weekly actuals upload answers, and how long the week's run then takes (issue #13:
+the upload stores the actuals and answers 202 with the run; the week is processed as a job).
+
+Seeds a throwaway SQLite database like bench/pages.py (demo stores, synthetic history, one
+accepted 12-week Women's Dresses season), then uploads the 12 weeks of a synthetic season through
+the API (multipart POST /api/data/upload-weekly-sales with an API token, Django's test client,
+the default in-process job runner) and prints per week the time to the 202 and the run's
+processing time (upload to completed), then median and p95 of the answer (target: <= 200 ms).
+
+    .venv/bin/python bench/week_upload.py
+"""
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pages import REPO, SEASON_START, planned_season, wait_for  # noqa: E402  (the shared bench setup)
+
+TARGET_MS = 200
+
+
+def main():
+    folder = Path(tempfile.mkdtemp(prefix="bench-week-upload-"))
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
+    os.environ["VAR_DIR"] = str(folder)
+    os.environ["OPENAI_API_KEY"] = ""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forecast_site.settings")
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+
+    from mlpipeline import synthetic
+    from planning.models import ApiToken, Run
+    from planning.services import approvals
+
+    settings.RATE_LIMIT_PER_MINUTE = 10_000
+    planner, season = planned_season()
+    token = ApiToken.issue(planner, "bench")[1]
+    files = synthetic.write_weekly_actuals_csvs(
+        folder / "weeks", synthetic.generate_future_season(None, "womens_dresses", SEASON_START))
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+    answers = []
+    print(f"{'week':>4} {'status':>6} {'answer ms':>10} {'run':>18} {'processing s':>13}")
+    for week, path in enumerate(files, start=1):
+        with open(path, "rb") as handle:
+            started = time.perf_counter()
+            response = client.post("/api/data/upload-weekly-sales",
+                                   {"workflow_id": str(season.pk), "week_number": str(week), "file": handle})
+            answered = (time.perf_counter() - started) * 1000
+        assert response.status_code == 202, (week, response.status_code, response.content[:300])
+        run_id = response.json()["run_id"]
+        while Run.objects.get(pk=run_id).status in Run.ACTIVE_STATUSES:
+            time.sleep(0.01)
+        run = Run.objects.get(pk=run_id)
+        processing = (run.completed_at or run.updated_at) - run.created_at
+        answers.append(answered)
+        print(f"{week:>4} {response.status_code:>6} {answered:>10.1f} {run.status:>18} "
+              f"{processing.total_seconds():>13.2f}")
+        if run.status == "awaiting_approval":  # the markdown checkpoint: accept, and wait for its re-forecast
+            approvals.approve_markdown(season.pk, "accept", user=planner)
+            wait_for(season, "completed")
+    p95 = statistics.quantiles(answers, n=20)[-1]
+    print(f"\nAnswer to the upload: median {statistics.median(answers):.1f} ms, p95 {p95:.1f} ms, "
+          f"max {max(answers):.1f} ms (target p95 <= {TARGET_MS} ms)")
+    return 0 if p95 <= TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
