@@ -26,9 +26,12 @@ from planning.services.runs import week_progress_pct
 Status = Run.Status
 
 
-def record_week_actuals(season, week, units_by_store, *, overwrite=False, user=None, background=True):
+def record_week_actuals(season, week, units_by_store, *, overwrite=False, user=None, background=True,
+                        on_stored=None):
     """Store week ``week``'s units per store for the season and start the run that processes the
-    week (see the module doc). Returns the run as created: queued (pending)."""
+    week (see the module doc). ``on_stored(run)`` runs in the same transaction (the upload's own
+    record), so the run's job never waits for the request's last write. Returns the run as
+    created: queued (pending)."""
     season = season_of(season)
     horizon = season.horizon_weeks
     try:
@@ -63,6 +66,8 @@ def record_week_actuals(season, week, units_by_store, *, overwrite=False, user=N
                     message=(f"Week {week} actuals {'replaced' if exists else 'uploaded'}: "
                              f"{sum(u for _, u in rows):,} units from {len(rows)} stores"
                              + (f" by {user.get_username()}" if user else "")))
+        if on_stored is not None:
+            on_stored(run)
     tasks.start_workflow(run.pk, background=background)
     return run
 

@@ -146,19 +146,18 @@ def import_weekly_actuals(season: Season, week: int, file, *, overwrite=False, u
         week=week,
         store_ids=plan_store_ids(season),
     )
-    run = record_week_actuals(season, week, units, overwrite=overwrite, user=user)
     report = {
         "kind": DataUpload.Kind.WEEKLY_ACTUALS.value,
         "filename": filename,
         "workflow_id": str(season.id),
-        "run_id": str(run.pk),
-        "status": run.status,
         "week_number": week,
         "rows_imported": len(units),
         "units": sum(units.values()),
-        "variance_check": week_result(season, week),
     }
-    report["upload_id"] = record_upload(
-        DataUpload.Kind.WEEKLY_ACTUALS, filename, len(units), report, user
-    )
-    return report
+
+    def record(run):  # the upload's record, written with the actuals (see record_week_actuals)
+        report.update(run_id=str(run.pk), status=run.status)
+        report["upload_id"] = record_upload(DataUpload.Kind.WEEKLY_ACTUALS, filename, len(units), report, user)
+
+    record_week_actuals(season, week, units, overwrite=overwrite, user=user, on_stored=record)
+    return {**report, "variance_check": week_result(season, week)}

@@ -330,3 +330,30 @@ def test_a_failed_week_is_uploaded_again_with_overwrite(planned_season, monkeypa
         upload_week(planned_season, 2, scaled_week(planned_season, 2, 1.0))
     result = upload_week(planned_season, 1, scaled_week(planned_season, 1, 1.0), overwrite=True)
     assert result["week_number"] == 1 and upload_week(planned_season, 2, scaled_week(planned_season, 2, 1.0))
+
+
+def test_an_upload_answers_with_a_queued_run_and_the_job_processes_the_week(planned_season, monkeypatch):
+    """The upload stores the actuals and queues the week's run; the week is processed only by the
+    job (here: the queued task run afterwards). Running the same task twice processes it once."""
+    from planning import jobs, tasks
+    from planning.services.weeks import week_result
+
+    queued = []
+    monkeypatch.setattr(jobs, "submit", lambda task, *args: queued.append((task, args)))
+    run = record_week_actuals(planned_season, 1, scaled_week(planned_season, 1, 1.5))
+    assert run.status == "pending" and run.kind == "week" and run.week == 1
+    assert queued == [(tasks.run_workflow, (run.pk,))]
+    assert WeeklyActual.objects.filter(season=planned_season, week=1).count() == 50
+    assert week_result(planned_season, 1) is None  # nothing processed in the request
+    planned_season.refresh_from_db()
+    assert planned_season.current_run_id == run.pk and planned_season.status == "pending"
+
+    task, args = queued[0]
+    task(*args)
+    events_after_first = planned_season.events.count()
+    assert task(*args) is None  # the claim: a second delivery does nothing
+    run.refresh_from_db()
+    assert run.status == "completed" and week_result(planned_season, 1)["threshold_exceeded"] is True
+    assert VarianceCheck.objects.filter(season=planned_season, week=1).count() == 1
+    assert planned_season.events.count() == events_after_first
+    assert set(planned_season.events.filter(payload__week=1).values_list("run_id", flat=True)) == {run.pk}
