@@ -33,6 +33,7 @@ from mlpipeline.allocation import (
     split_initial_holdback,
     variance_check,
 )
+from mlpipeline.inseason import history_noise, inseason_reforecast
 from mlpipeline.limits import MAX_MARKDOWN
 from mlpipeline.stock import StockPosition, alert_message, stock_position
 
@@ -279,6 +280,40 @@ def reforecast_remaining_weeks(
         "updated_total": rounded(result.updated_total),
         "change": rounded(result.change),
         "baseline_weekly": [rounded(v) for v in result.baseline_weekly],
+    }
+
+
+def rest_of_season(
+    plan_weekly: Sequence[float],
+    actual_weekly_to_date: Sequence[float],
+    plan_lower: Sequence[float] | None = None,
+    plan_upper: Sequence[float] | None = None,
+    history_weekly: Sequence[float] | None = None,
+) -> dict:
+    """What the rest of the season (weeks N+1..H) is expected to sell after N weeks, with its 80%
+    band. ``plan_weekly`` / ``plan_lower`` / ``plan_upper`` are the ORIGINAL pre-season forecast
+    and its bounds; ``history_weekly`` the category's weekly history (its week-to-week noise).
+    The season's level (actual / plan) is learnt week by week, weighing each week by how noisy
+    weeks are, so one odd week moves it little and a lasting shift moves it fast; the band widens
+    with noise and narrows with evidence (mlpipeline.inseason)."""
+    try:
+        noise = history_noise(list(history_weekly)) if history_weekly is not None and len(history_weekly) >= 8 else None
+        result = inseason_reforecast(list(plan_weekly), list(actual_weekly_to_date),
+                                     plan_lower=None if plan_lower is None else list(plan_lower),
+                                     plan_upper=None if plan_upper is None else list(plan_upper), noise=noise)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
+    return {
+        "weeks_observed": result.weeks_observed,
+        "expected": rounded(result.remaining_total),
+        "lower": rounded(result.remaining_total_lower),
+        "upper": rounded(result.remaining_total_upper),
+        "season_total": rounded(result.updated_total),
+        "level": round(result.level, 4),
+        "level_lower": round(result.level_lower, 4),
+        "level_upper": round(result.level_upper, 4),
+        "run_rate_ratio": round(result.run_rate_ratio, 4),
+        "method": result.method,
     }
 
 

@@ -511,6 +511,11 @@ class VarianceCheck(models.Model):
     stock_alert = models.CharField(max_length=16, choices=StockAlert.choices, blank=True, default="")
     units_at_risk = models.IntegerField(null=True, blank=True, help_text="Over-stock review: units likely left over")
     action_taken = models.CharField(max_length=64, blank=True)
+    # The rest of the season as expected after this week, with its 80% band (mlpipeline.inseason:
+    # the season's level learnt from its own weeks, on the original plan's shape).
+    expected_remaining = models.FloatField(null=True, blank=True)
+    expected_remaining_lower = models.FloatField(null=True, blank=True)
+    expected_remaining_upper = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -159,6 +159,13 @@ class ReplenishmentOut(Schema):
     skipped: str | None = Field(None, examples=["dc_empty"])
 
 
+class RestOfSeasonOut(Schema):
+    """The rest of the season as expected after the week, with its 80% band (mlpipeline.inseason)."""
+    expected: float = Field(..., examples=[5120.0])
+    lower: float
+    upper: float
+
+
 class WeekResultOut(Schema):
     """What processing a week did: the variance check, and the re-forecast, stock alert,
     shipments and markdown checkpoint that followed from it."""
@@ -178,6 +185,7 @@ class WeekResultOut(Schema):
     stock_alert: str | None = Field(None, examples=["overstock_review"])
     units_at_risk: int | None = None
     action_taken: str = Field(..., examples=["re-forecast v2"])
+    rest_of_season: RestOfSeasonOut | None = Field(None, description="Weeks N+1..H: expected units and 80% band")
     phase: str
     status: str
     pending_approval: str | None = None

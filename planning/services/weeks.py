@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from agents.orchestration import REFORECAST, StepContext
-from agents.season_tools import check_variance, season_stock_position, stock_alert_message
+from agents.season_tools import check_variance, rest_of_season, season_stock_position, stock_alert_message
 from mlpipeline.stock import EMERGENCY_ORDER, OVERSTOCK_REVIEW
 from planning.models import Allocation, Forecast, Replenishment, Run, Season, VarianceCheck, WeeklyActual
 from planning.selectors.seasons import baseline_for_week, on_hand, store_stock, variance_threshold, weekly_actuals
@@ -116,6 +116,7 @@ def _process(run, season, week):
     if markdown:
         actions.append("markdown recommended" if markdown["status"] == "recommended" else "markdown checked")
 
+    rest = expected_rest_of_season(season, actual) if week < horizon else None
     VarianceCheck.objects.create(
         season=season, week=week, forecast=baseline, forecast_cum=forecast_cum, actual_cum=int(actual_cum),
         variance=variance["variance"], signed_variance=variance["signed_variance"], band=variance["band"],
@@ -124,9 +125,23 @@ def _process(run, season, week):
         stock_alert=position["alert"] or "",
         units_at_risk=position["at_risk"] if position["alert"] == OVERSTOCK_REVIEW else None,
         action_taken=(", ".join(actions) or "none")[:64],
+        expected_remaining=rest["expected"] if rest else None,
+        expected_remaining_lower=rest["lower"] if rest else None,
+        expected_remaining_upper=rest["upper"] if rest else None,
     )
     add_outputs(run.pk, details={"reforecast": reforecast, "stock_alert": alert, "replenishment": replenishment,
                                  "markdown": markdown})
+
+
+def expected_rest_of_season(season, actual):
+    """The rest of the season after the weeks ``actual``, with its 80% band, learnt from the
+    season's own weeks on the original plan (agents.season_tools.rest_of_season)."""
+    original = plans.original_forecast(season)
+    history = forecasting.history_weekly(season.category_id, original.season_start_date)
+    return rest_of_season(original.weekly_units(), actual,
+                          plan_lower=[float(w.get("lower", w["units"])) for w in original.weekly],
+                          plan_upper=[float(w.get("upper", w["units"])) for w in original.weekly],
+                          history_weekly=[float(v) for v in history.values])
 
 
 def week_result(season, week):
@@ -155,6 +170,9 @@ def week_result(season, week):
         "stock_alert": check.stock_alert or None,
         "units_at_risk": check.units_at_risk,
         "action_taken": check.action_taken,
+        "rest_of_season": ({"expected": check.expected_remaining, "lower": check.expected_remaining_lower,
+                            "upper": check.expected_remaining_upper}
+                           if check.expected_remaining is not None else None),
         "phase": season.phase,
         "status": season.status,
         "pending_approval": season.pending_approval or None,

@@ -357,3 +357,21 @@ def test_an_upload_answers_with_a_queued_run_and_the_job_processes_the_week(plan
     assert VarianceCheck.objects.filter(season=planned_season, week=1).count() == 1
     assert planned_season.events.count() == events_after_first
     assert set(planned_season.events.filter(payload__week=1).values_list("run_id", flat=True)) == {run.pk}
+
+
+def test_each_week_carries_the_rest_of_the_season_with_its_band(planned_season):
+    """Every processed week but the last states what weeks N+1..H should sell, with an 80% band,
+    learnt from the season's own weeks on the original plan: a lasting drop pulls it down fast, and
+    the band narrows as weeks come in."""
+    original = Forecast.objects.get(season=planned_season, version=1)
+    shares = {s.store_id: s.planned_units for s in planned_season.allocation.stores.order_by("store_id")}
+    rests = []
+    for week in range(1, 5):  # half the ORIGINAL plan each week (scaled_week follows the re-forecasts)
+        units = split_by_shares(round(original.weekly_units()[week - 1] * 0.5), shares)
+        rests.append(upload_week(planned_season, week, units)["rest_of_season"])
+    remaining_plan = sum(original.weekly_units()[4:])
+    assert all(r["lower"] < r["expected"] < r["upper"] for r in rests)
+    assert 0.4 * remaining_plan < rests[-1]["expected"] < 0.65 * remaining_plan  # the season sells at half the plan
+    widths = [(r["upper"] - r["lower"]) / r["expected"] for r in rests]
+    assert widths[-1] < widths[0]
+    assert VarianceCheck.objects.get(season=planned_season, week=4).expected_remaining == rests[-1]["expected"]

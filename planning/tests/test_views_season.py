@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from planning.models import Allocation, MarkdownDecision, Season, WeeklyActual
+from planning.models import Allocation, MarkdownDecision, Season, VarianceCheck, WeeklyActual
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.season_fixtures import PARAMS, bare_season, start_season, upload_week, week_units
 
@@ -156,6 +156,9 @@ def test_a_week_upload_shows_the_variance_band_and_reloads_the_panels(planned_se
     panels = client.get(f"/seasons/{planned_season.pk}/panels", headers=HTMX).content.decode()
     assert 'class="band-red-row"' in panels and "Forecast vs actual by week" in panels
     assert "re-forecast" in panels  # text label on the chart, not only a colour
+    check = VarianceCheck.objects.get(season=planned_season, week=1)
+    assert check.expected_remaining_lower < check.expected_remaining < check.expected_remaining_upper
+    assert 'id="rest-of-season"' in panels and "Rest of the season (weeks 2&ndash;12)" in panels
     stores = client.get(f"/seasons/{planned_season.pk}/variance/1/stores", headers=HTMX)
     assert stores.status_code == 200
     assert stores.content.decode().count("<tr>") == 51  # header + 50 stores
