@@ -14,14 +14,14 @@ Rules a planner can rely on:
 - While a markdown waits for approval the season is paused: later weeks are refused (409).
 """
 from django.db import transaction
-from django.db.models import F, Sum
 
 from planning import tasks
 from planning.errors import Conflict, Invalid
-from planning.models import Allocation, Forecast, MarkdownDecision, Replenishment, Run, Season, VarianceCheck, WeeklyActual
+from planning.models import Allocation, MarkdownDecision, Run, Season, VarianceCheck, WeeklyActual
 from planning.selectors.seasons import season_of
 from planning.services import events, states
 from planning.services.runs import week_progress_pct
+from planning.services.weeks import undo_processing
 
 Status = Run.Status
 
@@ -127,13 +127,9 @@ def _validated_rows(allocation, units_by_store):
 
 
 def undo_week(season, week):
-    """Remove what processing ``week`` produced (inside the caller's transaction)."""
-    shipped = Replenishment.objects.filter(season=season, week=week).aggregate(q=Sum("quantity"))["q"] or 0
-    if shipped:
-        Allocation.objects.filter(season=season).update(dc_available=F("dc_available") + shipped)
-    Replenishment.objects.filter(season=season, week=week).delete()
-    VarianceCheck.objects.filter(season=season, week=week).delete()
+    """Remove what processing ``week`` produced (inside the caller's transaction), a markdown it
+    recommended and the season's wait for it included."""
+    undo_processing(season, week)
     season.markdowns.filter(week=week, status=MarkdownDecision.Status.RECOMMENDED).delete()
-    Forecast.objects.filter(season=season, from_week=week + 1).exclude(version=1).delete()
     if season.pending_approval == Season.PendingApproval.MARKDOWN:
         states.withdraw_approval(season.pk)

@@ -35,7 +35,7 @@ def process_week(run):
     season = Season.objects.select_related("category").get(pk=run.season_id)
     week = run.week
     if not VarianceCheck.objects.filter(season=season, week=week).exists():
-        _undo_partial(season, week)
+        undo_processing(season, week)  # what an interrupted attempt wrote before its VarianceCheck
         _process(run, season, week)
     Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(step=states.DONE, current_agent="")
     season.refresh_from_db()
@@ -43,17 +43,17 @@ def process_week(run):
         complete_season(season)
 
 
-def _undo_partial(season, week):
-    """What an interrupted attempt at the week wrote before its VarianceCheck (shipments, a
-    re-forecast): undone, so that processing the week again writes it once."""
+def undo_processing(season, week):
+    """Take back what processing ``week`` wrote: its shipments (back to the DC), the baselines it
+    made (versions from week + 1) and its VarianceCheck; so processing it again writes it once."""
     with transaction.atomic():
         shipped = Replenishment.objects.filter(season=season, week=week)
         units = shipped.aggregate(q=Sum("quantity"))["q"] or 0
         if units:
             Allocation.objects.filter(season=season).update(dc_available=F("dc_available") + units)
         shipped.delete()
-        Forecast.objects.filter(season=season, from_week=week + 1, kind=Forecast.Kind.REFORECAST).exclude(
-            version=1).delete()
+        Forecast.objects.filter(season=season, from_week=week + 1).exclude(version=1).delete()
+        VarianceCheck.objects.filter(season=season, week=week).delete()
 
 
 def _process(run, season, week):
