@@ -129,6 +129,10 @@ def _process(run, season, week):
         expected_remaining_lower=rest["lower"] if rest else None,
         expected_remaining_upper=rest["upper"] if rest else None,
     )
+    # The week is processed once its check exists: say so after it, so a page that reloads on this
+    # event shows the week's result (the steps' own events all came before the check).
+    events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="demand", progress_pct=pct, week=week,
+                week_processed=True, message=f"Week {week} processed: {', '.join(actions) or 'no action needed'}")
     add_outputs(run.pk, details={"reforecast": reforecast, "stock_alert": alert, "replenishment": replenishment,
                                  "markdown": markdown})
 

@@ -94,6 +94,7 @@
       progress.value = event.progress_pct;
       progress.textContent = event.progress_pct + "%";
     }
+    if (event.week_processed) seasonChanged();  // a week's result is in: reload the panels
     switch (event.type) {
       case "agent_started":
         if (statusBadge().dataset.status === "pending") setStatus("running");
