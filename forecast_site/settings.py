@@ -138,6 +138,8 @@ OPENAI_TRACING = env_bool("OPENAI_TRACING", False)
 
 # --- Product limits.
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(50 * 1024 * 1024)))
+# A .csv.gz upload is held to UPLOAD_MAX_BYTES as sent and to this once decompressed.
+UPLOAD_MAX_DECOMPRESSED_BYTES = int(os.environ.get("UPLOAD_MAX_DECOMPRESSED_BYTES", str(1024**3)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads spool to a temporary file
 VARIANCE_THRESHOLD = float(os.environ.get("VARIANCE_THRESHOLD", "0.20"))

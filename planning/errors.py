@@ -34,6 +34,10 @@ class PayloadTooLarge(PlanningError):
     status = 413
 
 
+class DecompressedTooLarge(PayloadTooLarge):
+    """A compressed upload that inflates past UPLOAD_MAX_DECOMPRESSED_BYTES (a gzip bomb)."""
+
+
 class UnsupportedMediaType(PlanningError):
     status = 415
 

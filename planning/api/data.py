@@ -2,6 +2,9 @@
 
 Files over settings.UPLOAD_MAX_BYTES are refused with 413 from the request's declared
 Content-Length, before the multipart body is parsed, and again while the file streams in.
+Each file may be gzip-compressed (``.csv.gz``, recognised by its content): UPLOAD_MAX_BYTES then
+limits the compressed file, and UPLOAD_MAX_DECOMPRESSED_BYTES its decompressed content (413);
+see planning.services.csv_files.
 """
 from functools import wraps
 from uuid import UUID
@@ -75,7 +78,9 @@ def upload_historical_sales(request, file: File[UploadedFile]):
 
     The whole file is checked first; any bad row -> 422 listing row, column, expected, got and
     message, and nothing is written. Rows for a (store, category, date) already stored are
-    replaced. Categories are created from the names in the file."""
+    replaced. Categories are created from the names in the file. The file may be gzip-compressed
+    (`.csv.gz`): 413 when it decompresses past UPLOAD_MAX_DECOMPRESSED_BYTES, 422 when it is
+    damaged."""
     require_role(request, PLANNER)
     return history_import.import_historical_sales(file, filename=_filename(file), user=request.auth)
 

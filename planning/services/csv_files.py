@@ -10,15 +10,23 @@ are ignored, a UTF-8 byte-order mark is tolerated, and rows that are empty in ev
 
 ``source`` is a path or a binary file object (a Django upload); it is read in chunks, so a large
 history never sits in memory as text more than one chunk at a time.
+
+A gzip-compressed file (recognised by its first bytes, 1f 8b, whatever its name) is decompressed
+as a stream while it is read, with the same checks as plain CSV. An upload (a file object) may
+decompress to at most UPLOAD_MAX_DECOMPRESSED_BYTES, else 413 (DecompressedTooLarge); a path (a
+file on the server, ``manage.py load_history``) has no limit, as for plain CSV. A damaged or
+truncated gzip file, or a file named ``.gz`` that is not gzip, is a 422.
 """
 from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import math
 import re
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -26,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 
-from planning.errors import Invalid, UnsupportedMediaType
+from planning.errors import DecompressedTooLarge, Invalid, UnsupportedMediaType
 from planning.models import DataUpload
 
 MAX_REPORTED_ERRORS = 100
@@ -36,7 +45,8 @@ MAX_UNITS = 2_147_483_647  # the largest value an integer column holds on every 
 _SNIFF_BYTES = 64 * 1024
 _FIRST_DATA_ROW = 2
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
+GZIP_MAGIC = b"\x1f\x8b"
+_GUNZIP_BUFFER = 1024 * 1024
 
 
 class RowErrors:
@@ -92,13 +102,87 @@ def _shown(value):
 
 @contextmanager
 def opened_csv(source):
-    """A binary file object at its start, for a path or an already open file (a Django upload)."""
+    """A binary file object at its start, for a path or an already open file (a Django upload):
+    the file itself, or its decompressed content when it is gzip (see the module's docstring)."""
     if isinstance(source, (str, Path)):
         with open(source, "rb") as handle:
-            yield handle
+            with _uncompressed(handle, Path(source).name, limit=None) as readable:
+                yield readable
     else:
         source.seek(0)
-        yield source
+        name = getattr(source, "name", None) or ""
+        with _uncompressed(source, name, limit=settings.UPLOAD_MAX_DECOMPRESSED_BYTES) as readable:
+            yield readable
+
+
+@contextmanager
+def _uncompressed(handle, name, *, limit):
+    """``handle`` as it is when its content is not gzip; else a reader of the decompressed bytes
+    that raises DecompressedTooLarge past ``limit`` bytes (None: no limit)."""
+    magic = handle.read(len(GZIP_MAGIC))
+    handle.seek(0)
+    if magic != GZIP_MAGIC:
+        if str(name).lower().endswith(".gz"):
+            raise Invalid(
+                f"The file is named {name} but is not gzip-compressed. Upload the CSV itself, "
+                "or a CSV compressed with gzip."
+            )
+        yield handle
+        return
+    with io.BufferedReader(_Gunzipped(handle, limit), buffer_size=_GUNZIP_BUFFER) as readable:
+        yield readable
+
+
+class _Gunzipped(io.RawIOBase):
+    """The decompressed bytes of a gzip file object, counted as they are produced. Seeks only
+    back to the start (read_header rewinds after sniffing); does not close ``fileobj``."""
+
+    def __init__(self, fileobj, limit):
+        super().__init__()
+        self._gzip = gzip.GzipFile(fileobj=fileobj, mode="rb")
+        self._limit = limit
+        self._position = 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def readinto(self, buffer):
+        try:
+            count = self._gzip.readinto(buffer)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise _damaged_gzip(exc) from None
+        self._position += count
+        if self._limit is not None and self._position > self._limit:
+            raise DecompressedTooLarge(
+                f"The file decompresses to more than the limit of {self._limit:,} bytes. "
+                "Nothing was imported."
+            )
+        return count
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        if (offset, whence) == (0, io.SEEK_CUR):
+            return self._position
+        if (offset, whence) != (0, io.SEEK_SET):
+            raise io.UnsupportedOperation("a decompressed file only rewinds to its start")
+        self._gzip.seek(0)
+        self._position = 0
+        return 0
+
+    def tell(self):
+        return self._position
+
+    def close(self):
+        if not self.closed:
+            self._gzip.close()
+        super().close()
+
+
+def _damaged_gzip(exc):
+    reason = str(exc).strip() or type(exc).__name__
+    return Invalid(f"The gzip file is damaged or incomplete ({reason}). Nothing was imported.")
 
 
 def read_header(handle) -> list[str]:

@@ -46,7 +46,7 @@ def _upload(request, importer, kind):
         if error is not None:
             messages.error(request, error.detail)
         else:
-            messages.success(request, f"{upload.name}: {report['rows']:,} rows imported.")
+            messages.success(request, f"{upload.name}: {report['rows_imported']:,} rows imported.")
         return redirect("data")
     response = render(request, "planning/partials/upload_result.html",
                       {"kind": kind, "report": report, "error": error}, status=status)

@@ -11,13 +11,14 @@ SHOWN_ERRORS = 20
 
 class Command(BaseCommand):
     help = (
-        "Import a historical sales CSV (date, category, store_id, quantity_sold[, revenue]) with "
-        "the same checks as the upload, or generate and import the synthetic demo history."
+        "Import a historical sales CSV (date, category, store_id, quantity_sold[, revenue]), plain or "
+        "gzip-compressed (.csv.gz), with the same checks as the upload, or generate and import the "
+        "synthetic demo history."
     )
 
     def add_arguments(self, parser):
         source = parser.add_mutually_exclusive_group(required=True)
-        source.add_argument("path", nargs="?", help="The CSV file to import")
+        source.add_argument("path", nargs="?", help="The CSV file to import (.csv or .csv.gz)")
         source.add_argument(
             "--synthetic",
             action="store_true",
