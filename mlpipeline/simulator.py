@@ -40,7 +40,6 @@ from .economics import Economics, LogNormalDemand, NormalDemand
 MAX_SCENARIOS = 8
 LIFT_PER_MARKDOWN = 1.5
 MARKDOWN_STEP = 0.05
-CACHE_CELLS = 30_000_000  # store-week demand kept in memory up to this many cells (float32)
 _EPS = 1e-9  # float fuzz before ceil / rounding: 2.7000000001 must not ship 4
 
 
@@ -173,9 +172,9 @@ class SeasonDraws:
     """The random part of N seasons, drawn once and shared by every scenario.
 
     Store-week demand = season total x store share x week share x cell noise. The season total,
-    the weekly shapes and the store splits are kept per path; the store-week cells are kept in
-    memory when small (CACHE_CELLS) and otherwise regenerated each week from their own seed, so
-    a 2,000-store case needs (paths x stores) memory, not (paths x stores x weeks).
+    the weekly shapes and the store splits are kept per path; each week's cells are generated
+    from their own seed when asked for, so the same week is the same numbers however often it is
+    asked, and a 2,000-store case needs (paths x stores) memory, not (paths x stores x weeks).
     """
 
     def __init__(self, plan: SeasonPlan, demand: NormalDemand | LogNormalDemand, paths: int, seed: int,
@@ -194,19 +193,17 @@ class SeasonDraws:
         self.week_shares = _noisy_shares(week, noise.weekly, week_rng, self.paths)  # (P, H)
         store_shares = _noisy_shares(plan.store_shares, noise.store, store_rng, self.paths)  # (P, S)
         self.store_season = self.season_total[:, None] * store_shares  # (P, S)
-        self._cells = None
-        if plan.horizon * self.paths * plan.store_count <= CACHE_CELLS:
-            self._cells = np.stack([self._week(t) for t in range(plan.horizon)]).astype(np.float32)
 
     def week_demand(self, t: int) -> np.ndarray:
         """(P, S) store demand of week t (0-based), before any markdown lift."""
-        return self._week(t) if self._cells is None else self._cells[t].astype(float)
-
-    def _week(self, t: int) -> np.ndarray:
         demand = self.store_season * self.week_shares[:, t, None]
-        if self.noise.cell > 0:
+        sigma = self.noise.cell
+        if sigma > 0:
             rng = np.random.default_rng(self._cell_seeds[t])
-            demand = demand * _mean_one(rng.standard_normal(demand.shape), self.noise.cell)
+            cells = rng.standard_normal(demand.shape, dtype=np.float32)
+            cells *= np.float32(sigma)
+            cells -= np.float32(sigma**2 / 2)
+            demand *= np.exp(cells, out=cells)
         return demand
 
 
@@ -275,105 +272,132 @@ def _check_scenario(scenario: Scenario, horizon: int) -> None:
         raise ValueError(f"{scenario.name}: elasticity must be within {low}..{high}")
 
 
+class _ScenarioRun:
+    """One scenario's stock on every path, moved one week at a time (so that the scenarios of a
+    comparison can share each week's demand)."""
+
+    def __init__(self, plan: SeasonPlan, economics: Economics, scenario: Scenario, paths: int,
+                 order: np.ndarray | None):
+        _check_scenario(scenario, plan.horizon)
+        self.plan, self.economics, self.scenario = plan, economics, scenario
+        self.qty = int(scenario.manufacturing_qty)
+        initial, holdback = store_quantities(plan, self.qty, scenario.holdback_pct)
+        if order is not None:  # stores in store-id order from here on (see _run_all)
+            initial, holdback = initial[order], holdback[order]
+        self.allocated = (initial + holdback).astype(float)
+        self.on_hand = np.broadcast_to(initial.astype(float), (paths, plan.store_count)).copy()
+        self.shipped = self.on_hand.copy()
+        self.dc = np.full(paths, float(holdback.sum()))
+        zeros = np.zeros(paths)
+        self.sold, self.demand, self.revenue, self.markdown_cost, self.stockouts = (zeros.copy() for _ in range(5))
+        self.depth, self.lift, self.scale = zeros.copy(), zeros.copy(), np.ones(paths)
+
+    def week(self, week: int, demand: np.ndarray) -> None:
+        """Sell week ``week`` (1-based) of ``demand`` (P, S, before the lift), then replenish and
+        check the markdown as the engine does after that week's actuals."""
+        scenario, price, horizon = self.scenario, self.economics.price, self.plan.horizon
+        checkpoint = scenario.markdown_checkpoint_week
+        marked = checkpoint is not None and week > checkpoint
+        if marked:
+            demand = demand * (1 + self.lift[:, None])
+        self.stockouts += (demand > self.on_hand + _EPS).sum(axis=1)
+        sold = np.minimum(demand, self.on_hand)
+        self.on_hand -= sold
+        sold_week = sold.sum(axis=1)
+        self.sold += sold_week
+        self.demand += demand.sum(axis=1)
+        if marked:
+            self.revenue += price * (1 - self.depth) * sold_week
+            self.markdown_cost += price * self.depth * sold_week
+        else:
+            self.revenue += price * sold_week
+        if week < horizon and replenishment_due(week, scenario.replenishment_strategy):
+            ship = _replenish(self.allocated, self.scale, self.shipped, self.on_hand, self.dc, horizon - week)
+            self.shipped += ship
+            self.on_hand += ship  # on the shelf for next week's sales
+            self.dc -= ship.sum(axis=1)
+        if checkpoint == week:
+            sell_through = self.sold / self.qty if self.qty else np.zeros_like(self.sold)
+            self.depth = markdown_depth(sell_through, scenario.markdown_threshold, scenario.elasticity,
+                                        scenario.markdown_pct)
+            self.lift = LIFT_PER_MARKDOWN * self.depth
+            plan_week = self.plan.weekly_forecast
+            self.scale = 1 + self.lift * plan_week[week:].sum() / plan_week.sum()
+
+    def result(self) -> ScenarioResult:
+        economics, qty = self.economics, self.qty
+        leftover = self.on_hand.sum(axis=1) + self.dc
+        salvage = economics.salvage * leftover
+        margin = self.revenue + salvage - economics.cost * qty
+        p10, p90 = np.percentile(margin, [10, 90])
+        return ScenarioResult(
+            name=self.scenario.name,
+            manufacturing_qty=qty,
+            expected_units_sold=float(self.sold.mean()),
+            expected_sell_through=float((self.sold / qty).mean()) if qty else 0.0,
+            stockout_probability=float(self.stockouts.mean() / (self.plan.horizon * self.plan.store_count)),
+            expected_lost_sales=float((self.demand - self.sold).mean()),
+            expected_leftover_units=float(leftover.mean()),
+            expected_markdown_cost=float(self.markdown_cost.mean()),
+            expected_revenue=float(self.revenue.mean()),
+            expected_gross_margin=float(margin.mean()),
+            gross_margin_p10=float(p10),
+            gross_margin_p90=float(p90),
+            expected_demand=float(self.demand.mean()),
+            demand_exceeds_buy_probability=float((self.demand > qty + _EPS).mean()),
+            markdown_probability=float((self.depth > 0).mean()),
+            expected_markdown_pct=float(self.depth.mean()),
+            expected_salvage_value=float(salvage.mean()),
+            margin=margin,
+        )
+
+
 def run_scenario(draws: SeasonDraws, economics: Economics, scenario: Scenario) -> ScenarioResult:
     """Move the stock of one scenario through every path of ``draws``."""
+    return _run_all(draws, economics, [scenario])[0]
+
+
+def _run_all(draws: SeasonDraws, economics: Economics, scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
+    """The scenarios in lockstep, week by week on the same demand. The stores are put in
+    store-id order, so that replenishment serves equal needs in the engine's order."""
     plan = draws.plan
-    horizon, paths = plan.horizon, draws.paths
-    _check_scenario(scenario, horizon)
-    qty = int(scenario.manufacturing_qty)
-    initial, holdback = store_quantities(plan, qty, scenario.holdback_pct)
-    # replenishment serves ties in store-id order: work in that order from here on
     order = np.argsort(np.array(plan.store_ids, dtype=str), kind="stable") if plan.store_ids else None
-    if order is not None:
-        initial, holdback = initial[order], holdback[order]
-    allocated = (initial + holdback).astype(float)
-    on_hand = np.broadcast_to(initial.astype(float), (paths, plan.store_count)).copy()
-    shipped = on_hand.copy()
-    dc = np.full(paths, float(holdback.sum()))
-    sold_total = np.zeros(paths)
-    demand_total = np.zeros(paths)
-    revenue = np.zeros(paths)
-    markdown_cost = np.zeros(paths)
-    stockout_cells = np.zeros(paths)
-    depth = np.zeros(paths)
-    lift = np.zeros(paths)
-    scale = np.ones(paths)
-    plan_week = plan.weekly_forecast
-    checkpoint = scenario.markdown_checkpoint_week
-    for t in range(horizon):
-        week = t + 1
+    if order is not None and (order == np.arange(len(order))).all():
+        order = None
+    runs = [_ScenarioRun(plan, economics, scenario, draws.paths, order) for scenario in scenarios]
+    for t in range(plan.horizon):
         demand = draws.week_demand(t)
         if order is not None:
             demand = demand[:, order]
-        if checkpoint is not None and week > checkpoint:
-            demand = demand * (1 + lift[:, None])
-        sold = np.minimum(demand, on_hand)
-        on_hand -= sold
-        sold_week = sold.sum(axis=1)
-        short = demand - sold
-        stockout_cells += (short > _EPS).sum(axis=1)
-        sold_total += sold_week
-        demand_total += demand.sum(axis=1)
-        marked = checkpoint is not None and week > checkpoint
-        revenue += economics.price * (1 - depth) * sold_week if marked else economics.price * sold_week
-        if marked:
-            markdown_cost += economics.price * depth * sold_week
-        if week < horizon and replenishment_due(week, scenario.replenishment_strategy):
-            ship = _replenish(allocated, scale, shipped, on_hand, dc, horizon - week)
-            shipped += ship
-            on_hand += ship  # on the shelf for next week's sales
-            dc -= ship.sum(axis=1)
-        if checkpoint == week:
-            sell_through = sold_total / qty if qty else np.zeros(paths)
-            depth = markdown_depth(sell_through, scenario.markdown_threshold, scenario.elasticity,
-                                   scenario.markdown_pct)
-            lift = LIFT_PER_MARKDOWN * depth
-            scale = 1 + lift * plan_week[week:].sum() / plan_week.sum()
-    leftover = on_hand.sum(axis=1) + dc
-    salvage = economics.salvage * leftover
-    margin = revenue + salvage - economics.cost * qty
-    p10, p90 = np.percentile(margin, [10, 90])
-    return ScenarioResult(
-        name=scenario.name,
-        manufacturing_qty=qty,
-        expected_units_sold=float(sold_total.mean()),
-        expected_sell_through=float((sold_total / qty).mean()) if qty else 0.0,
-        stockout_probability=float(stockout_cells.mean() / (horizon * plan.store_count)),
-        expected_lost_sales=float((demand_total - sold_total).mean()),
-        expected_leftover_units=float(leftover.mean()),
-        expected_markdown_cost=float(markdown_cost.mean()),
-        expected_revenue=float(revenue.mean()),
-        expected_gross_margin=float(margin.mean()),
-        gross_margin_p10=float(p10),
-        gross_margin_p90=float(p90),
-        expected_demand=float(demand_total.mean()),
-        demand_exceeds_buy_probability=float((demand_total > qty + _EPS).mean()),
-        markdown_probability=float((depth > 0).mean()),
-        expected_markdown_pct=float(depth.mean()),
-        expected_salvage_value=float(salvage.mean()),
-        margin=margin,
-    )
+        for run in runs:
+            run.week(t + 1, demand)
+    return [run.result() for run in runs]
 
 
 def _replenish(allocated: np.ndarray, scale: np.ndarray, shipped: np.ndarray, on_hand: np.ndarray,
                dc: np.ndarray, remaining_weeks: int) -> np.ndarray:
     """One replenishment round on every path: each store's need (``replenishment_need``), served
-    greedily in descending need (ties by position = store id) while the DC lasts."""
-    remaining = allocated[None, :] * scale[:, None] - shipped
-    need = np.maximum(np.ceil(remaining / remaining_weeks - on_hand - _EPS), 0.0)
-    ship = need
+    greedily in descending need (ties by position: the stores are in store-id order) while the DC
+    lasts."""
+    need = allocated[None, :] * scale[:, None]
+    need -= shipped
+    need /= remaining_weeks
+    need -= on_hand
+    need -= _EPS
+    np.ceil(need, out=need)
+    np.maximum(need, 0.0, out=need)
     short = need.sum(axis=1) > dc
     if short.any():
-        sub = need[short]
+        everywhere = short.all()
+        sub = need if everywhere else need[short]
         rank = np.argsort(-sub, axis=1, kind="stable")
         ranked = np.take_along_axis(sub, rank, axis=1)
         before = np.cumsum(ranked, axis=1) - ranked
-        sent = np.clip(dc[short, None] - before, 0.0, ranked)
-        served = np.empty_like(sub)
-        np.put_along_axis(served, rank, sent, axis=1)
-        ship = need.copy()
-        ship[short] = served
-    return ship
+        sent = np.clip((dc if everywhere else dc[short])[:, None] - before, 0.0, ranked)
+        np.put_along_axis(sub, rank, sent, axis=1)
+        if not everywhere:
+            need[short] = sub
+    return need
 
 
 # --- scenarios on the same draws --------------------------------------------------------------
@@ -397,6 +421,6 @@ def compare_scenarios(plan: SeasonPlan, demand: NormalDemand | LogNormalDemand, 
     for scenario in scenarios:
         _check_scenario(scenario, plan.horizon)
     draws = SeasonDraws(plan, demand, paths, seed, noise)
-    results = [run_scenario(draws, economics, scenario) for scenario in scenarios]
+    results = _run_all(draws, economics, scenarios)
     best = max(results, key=lambda r: r.expected_gross_margin)
     return Comparison(paths=draws.paths, seed=draws.seed, scenarios=results, recommended=best.name)
