@@ -207,6 +207,24 @@ class SeasonDraws:
         return demand
 
 
+class KnownDemand:
+    """Store-week demand given instead of drawn (e.g. a past season's sales, to replay it through
+    the same stock flows): (weeks, stores) for one path or (paths, weeks, stores)."""
+
+    def __init__(self, plan: SeasonPlan, demand):
+        values = np.asarray(demand, dtype=float)
+        if values.ndim == 2:
+            values = values[None]
+        if values.ndim != 3 or values.shape[1:] != (plan.horizon, plan.store_count):
+            raise ValueError(f"demand must be (paths, {plan.horizon}, {plan.store_count}), got {values.shape}")
+        if not np.isfinite(values).all() or (values < 0).any():
+            raise ValueError("demand must be finite and >= 0")
+        self.plan, self.paths, self._demand = plan, values.shape[0], values
+
+    def week_demand(self, t: int) -> np.ndarray:
+        return self._demand[:, t, :]
+
+
 def _mean_one(z: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(sigma * z - sigma**2 / 2)
 
@@ -352,12 +370,13 @@ class _ScenarioRun:
         )
 
 
-def run_scenario(draws: SeasonDraws, economics: Economics, scenario: Scenario) -> ScenarioResult:
+def run_scenario(draws: SeasonDraws | KnownDemand, economics: Economics, scenario: Scenario) -> ScenarioResult:
     """Move the stock of one scenario through every path of ``draws``."""
     return _run_all(draws, economics, [scenario])[0]
 
 
-def _run_all(draws: SeasonDraws, economics: Economics, scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
+def _run_all(draws: SeasonDraws | KnownDemand, economics: Economics,
+             scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
     """The scenarios in lockstep, week by week on the same demand. The stores are put in
     store-id order, so that replenishment serves equal needs in the engine's order."""
     plan = draws.plan
@@ -398,6 +417,12 @@ def _replenish(allocated: np.ndarray, scale: np.ndarray, shipped: np.ndarray, on
         if not everywhere:
             need[short] = sub
     return need
+
+
+def replay_season(plan: SeasonPlan, demand, economics: Economics,
+                  scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
+    """The scenarios on a known store-week demand (``KnownDemand``): what each would have done."""
+    return _run_all(KnownDemand(plan, demand), economics, scenarios)
 
 
 # --- scenarios on the same draws --------------------------------------------------------------

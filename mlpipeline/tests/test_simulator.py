@@ -16,12 +16,14 @@ from mlpipeline.economics import Economics, LogNormalDemand, NormalDemand, buy_o
 from mlpipeline.simulator import (
     MAX_SCENARIOS,
     ZERO_NOISE,
+    KnownDemand,
     Noise,
     Scenario,
     SeasonDraws,
     SeasonPlan,
     compare_scenarios,
     markdown_depth,
+    replay_season,
     run_scenario,
     simulate_season,
     store_quantities,
@@ -84,6 +86,17 @@ def test_zero_noise_weekly_replenishment_ships_one_week_of_plan_less_stock_the_n
     assert result.expected_leftover_units == pytest.approx(100)
     assert result.stockout_probability == pytest.approx(2 / 6)
     assert result.expected_gross_margin == pytest.approx(10 * 300 + 1 * 100 - 4 * 400)
+
+
+def test_a_known_season_replays_through_the_same_flows():
+    plan = SeasonPlan([100, 200, 100], [0.6, 0.4])
+    scenario = Scenario("hold", 400, holdback_pct=0.5, replenishment_strategy="weekly")
+    known = np.array([[60, 40], [120, 80], [60, 40]])
+    [replayed] = replay_season(plan, known, ECON, [scenario])
+    drawn = simulate_season(plan, exact(400), ECON, scenario, paths=1, noise=ZERO_NOISE)
+    assert replayed.summary() == pytest.approx(drawn.summary())
+    with pytest.raises(ValueError, match="demand must be"):
+        KnownDemand(plan, np.ones((2, 2)))
 
 
 def test_zero_noise_reproduces_the_engine_plan():
