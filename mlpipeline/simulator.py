@@ -25,6 +25,10 @@ not rounded); stock and shipments are whole units.
 
 Every scenario of a comparison runs on the same draws (common random numbers), so the
 differences between scenarios are the decisions', not the dice's. Same seed, same numbers.
+
+``compare_scenarios`` varies the pre-season decisions (buy, holdback, strategy, markdown rule);
+``compare_rest_of_season`` starts from the stock at the markdown approval (``SeasonState``) and
+varies the markdown depth; ``replay_season`` runs scenarios on a known demand (a past season).
 """
 from __future__ import annotations
 
@@ -165,6 +169,35 @@ class Comparison:
     recommended: str  # the scenario with the highest expected gross margin (first on a tie)
 
 
+@dataclass(frozen=True)
+class SeasonState:
+    """The season at the markdown approval: after week ``week``'s sales, its replenishment and
+    the checkpoint, for simulating the rest (``compare_rest_of_season``). Store arrays are in
+    the plan's store order."""
+
+    week: int  # weeks done
+    manufacturing_qty: int
+    on_hand: np.ndarray  # (S,) units each store holds for week + 1 (week's shipments included)
+    shipped: np.ndarray  # (S,) initial allocation + replenishments so far
+    allocated: np.ndarray  # (S,) initial + holdback units of each store
+    dc_available: int
+    sold_to_date: float
+    revenue_to_date: float
+    original_plan_total: float  # the pre-season forecast total (the replenishment plan's base)
+    plan_scale: float = 1.0  # current baseline total / original total (a re-forecast moves it)
+
+    def __post_init__(self):
+        arrays = [np.asarray(getattr(self, name), dtype=float) for name in ("on_hand", "shipped", "allocated")]
+        if len({a.shape for a in arrays}) != 1 or arrays[0].ndim != 1:
+            raise ValueError("on_hand, shipped and allocated must be per-store arrays of one length")
+        if any((a < 0).any() or not np.isfinite(a).all() for a in arrays):
+            raise ValueError("store stock must be finite and >= 0")
+        if self.week < 1 or self.dc_available < 0 or self.sold_to_date < 0 or self.original_plan_total <= 0:
+            raise ValueError("week >= 1, dc_available >= 0, sold_to_date >= 0 and original_plan_total > 0")
+        for name, value in zip(("on_hand", "shipped", "allocated"), arrays):
+            object.__setattr__(self, name, value)
+
+
 # --- demand draws -----------------------------------------------------------------------------
 
 
@@ -290,32 +323,59 @@ def _check_scenario(scenario: Scenario, horizon: int) -> None:
         raise ValueError(f"{scenario.name}: elasticity must be within {low}..{high}")
 
 
+def _check_start(scenario: Scenario, plan: SeasonPlan, start: SeasonState) -> None:
+    if scenario.markdown_checkpoint_week is not None:
+        raise ValueError(f"{scenario.name}: the rest of the season has no checkpoint; set markdown_pct")
+    if int(scenario.manufacturing_qty) != start.manufacturing_qty:
+        raise ValueError(f"{scenario.name}: the buy is made ({start.manufacturing_qty} units), "
+                         f"not {scenario.manufacturing_qty}")
+    if len(start.on_hand) != plan.store_count:
+        raise ValueError(f"the state has {len(start.on_hand)} stores, the plan {plan.store_count}")
+
+
 class _ScenarioRun:
     """One scenario's stock on every path, moved one week at a time (so that the scenarios of a
     comparison can share each week's demand)."""
 
     def __init__(self, plan: SeasonPlan, economics: Economics, scenario: Scenario, paths: int,
-                 order: np.ndarray | None):
+                 order: np.ndarray | None, start: SeasonState | None = None):
         _check_scenario(scenario, plan.horizon)
         self.plan, self.economics, self.scenario = plan, economics, scenario
         self.qty = int(scenario.manufacturing_qty)
-        initial, holdback = store_quantities(plan, self.qty, scenario.holdback_pct)
-        if order is not None:  # stores in store-id order from here on (see _run_all)
-            initial, holdback = initial[order], holdback[order]
-        self.allocated = (initial + holdback).astype(float)
-        self.on_hand = np.broadcast_to(initial.astype(float), (paths, plan.store_count)).copy()
-        self.shipped = self.on_hand.copy()
-        self.dc = np.full(paths, float(holdback.sum()))
+        self.first_week = 1 if start is None else start.week + 1
+        self.horizon = plan.horizon + self.first_week - 1  # the season's weeks
         zeros = np.zeros(paths)
         self.sold, self.demand, self.revenue, self.markdown_cost, self.stockouts = (zeros.copy() for _ in range(5))
         self.depth, self.lift, self.scale = zeros.copy(), zeros.copy(), np.ones(paths)
+        self.markdown_after = scenario.markdown_checkpoint_week
+        self.sold_before = 0.0  # units sold before the simulated weeks
+        if start is None:
+            initial, holdback = store_quantities(plan, self.qty, scenario.holdback_pct)
+            on_hand, shipped, allocated = initial.astype(float), initial.astype(float), (initial + holdback) * 1.0
+            dc = float(holdback.sum())
+        else:
+            _check_start(scenario, plan, start)
+            on_hand, shipped, allocated, dc = start.on_hand, start.shipped, start.allocated, float(start.dc_available)
+            self.sold += start.sold_to_date
+            self.sold_before = float(start.sold_to_date)
+            self.revenue += start.revenue_to_date
+            self.markdown_after = start.week  # the decision at the approval: this depth on every path
+            self.depth += scenario.markdown_pct or 0.0
+            self.lift = LIFT_PER_MARKDOWN * self.depth
+            self.scale = start.plan_scale + self.lift * plan.forecast_total / start.original_plan_total
+        if order is not None:  # stores in store-id order from here on (see _run_all)
+            on_hand, shipped, allocated = on_hand[order], shipped[order], allocated[order]
+        self.allocated = np.asarray(allocated, dtype=float)
+        self.on_hand = np.broadcast_to(on_hand, (paths, plan.store_count)).astype(float)
+        self.shipped = np.broadcast_to(shipped, (paths, plan.store_count)).astype(float)
+        self.dc = np.full(paths, dc)
 
     def week(self, week: int, demand: np.ndarray) -> None:
         """Sell week ``week`` (1-based) of ``demand`` (P, S, before the lift), then replenish and
         check the markdown as the engine does after that week's actuals."""
-        scenario, price, horizon = self.scenario, self.economics.price, self.plan.horizon
+        scenario, price, horizon = self.scenario, self.economics.price, self.horizon
         checkpoint = scenario.markdown_checkpoint_week
-        marked = checkpoint is not None and week > checkpoint
+        marked = self.markdown_after is not None and week > self.markdown_after
         if marked:
             demand = demand * (1 + self.lift[:, None])
         self.stockouts += (demand > self.on_hand + _EPS).sum(axis=1)
@@ -354,7 +414,7 @@ class _ScenarioRun:
             expected_units_sold=float(self.sold.mean()),
             expected_sell_through=float((self.sold / qty).mean()) if qty else 0.0,
             stockout_probability=float(self.stockouts.mean() / (self.plan.horizon * self.plan.store_count)),
-            expected_lost_sales=float((self.demand - self.sold).mean()),
+            expected_lost_sales=float((self.demand - (self.sold - self.sold_before)).mean()),
             expected_leftover_units=float(leftover.mean()),
             expected_markdown_cost=float(self.markdown_cost.mean()),
             expected_revenue=float(self.revenue.mean()),
@@ -362,7 +422,7 @@ class _ScenarioRun:
             gross_margin_p10=float(p10),
             gross_margin_p90=float(p90),
             expected_demand=float(self.demand.mean()),
-            demand_exceeds_buy_probability=float((self.demand > qty + _EPS).mean()),
+            demand_exceeds_buy_probability=float((self.sold_before + self.demand > qty + _EPS).mean()),
             markdown_probability=float((self.depth > 0).mean()),
             expected_markdown_pct=float(self.depth.mean()),
             expected_salvage_value=float(salvage.mean()),
@@ -375,21 +435,22 @@ def run_scenario(draws: SeasonDraws | KnownDemand, economics: Economics, scenari
     return _run_all(draws, economics, [scenario])[0]
 
 
-def _run_all(draws: SeasonDraws | KnownDemand, economics: Economics,
-             scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
+def _run_all(draws: SeasonDraws | KnownDemand, economics: Economics, scenarios: Sequence[Scenario],
+             start: SeasonState | None = None) -> list[ScenarioResult]:
     """The scenarios in lockstep, week by week on the same demand. The stores are put in
     store-id order, so that replenishment serves equal needs in the engine's order."""
     plan = draws.plan
     order = np.argsort(np.array(plan.store_ids, dtype=str), kind="stable") if plan.store_ids else None
     if order is not None and (order == np.arange(len(order))).all():
         order = None
-    runs = [_ScenarioRun(plan, economics, scenario, draws.paths, order) for scenario in scenarios]
+    runs = [_ScenarioRun(plan, economics, scenario, draws.paths, order, start) for scenario in scenarios]
+    first = 1 if start is None else start.week + 1
     for t in range(plan.horizon):
         demand = draws.week_demand(t)
         if order is not None:
             demand = demand[:, order]
         for run in runs:
-            run.week(t + 1, demand)
+            run.week(first + t, demand)
     return [run.result() for run in runs]
 
 
@@ -447,5 +508,23 @@ def compare_scenarios(plan: SeasonPlan, demand: NormalDemand | LogNormalDemand, 
         _check_scenario(scenario, plan.horizon)
     draws = SeasonDraws(plan, demand, paths, seed, noise)
     results = _run_all(draws, economics, scenarios)
+    best = max(results, key=lambda r: r.expected_gross_margin)
+    return Comparison(paths=draws.paths, seed=draws.seed, scenarios=results, recommended=best.name)
+
+
+def compare_rest_of_season(plan: SeasonPlan, demand: NormalDemand | LogNormalDemand, economics: Economics,
+                           start: SeasonState, scenarios: Sequence[Scenario], paths: int = 2000, seed: int = 0,
+                           noise: Noise = Noise()) -> Comparison:
+    """What-ifs at the markdown approval: each scenario's ``markdown_pct`` (0 or None: no
+    markdown) applied to every path from week ``start.week + 1``, with its lift, on the same
+    draws of the rest of the season. ``plan`` and ``demand`` describe the remaining weeks only
+    (the current baseline). Units sold, revenue, sell-through and margin are the whole season's
+    (to date + simulated); demand, lost sales and stock-outs are the remaining weeks'."""
+    if not 1 <= len(scenarios) <= MAX_SCENARIOS:
+        raise ValueError(f"compare 1..{MAX_SCENARIOS} scenarios, got {len(scenarios)}")
+    if len({s.name for s in scenarios}) != len(scenarios):
+        raise ValueError("scenario names must be unique")
+    draws = SeasonDraws(plan, demand, paths, seed, noise)
+    results = _run_all(draws, economics, scenarios, start)
     best = max(results, key=lambda r: r.expected_gross_margin)
     return Comparison(paths=draws.paths, seed=draws.seed, scenarios=results, recommended=best.name)

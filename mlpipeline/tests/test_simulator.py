@@ -21,6 +21,10 @@ from mlpipeline.simulator import (
     Scenario,
     SeasonDraws,
     SeasonPlan,
+    SeasonState,
+    _run_all,
+    _ScenarioRun,
+    compare_rest_of_season,
     compare_scenarios,
     markdown_depth,
     replay_season,
@@ -296,3 +300,55 @@ def test_a_2000_store_season_runs():
     assert time.perf_counter() - started < 20
     assert result.margin.shape == (200,) and np.isfinite(result.margin).all()
     assert 0 < result.expected_units_sold <= 720_000
+
+
+# --- the rest of the season, at the markdown approval -------------------------------------------------
+
+
+def test_rest_of_season_from_a_hand_made_state():
+    rest = SeasonPlan([100, 100], [0.5, 0.5])
+    state = SeasonState(week=2, manufacturing_qty=500, on_hand=[150, 50], shipped=[250, 250], allocated=[250, 250],
+                        dc_available=0, sold_to_date=300, revenue_to_date=3_000, original_plan_total=400)
+    scenarios = [Scenario("none", 500), Scenario("20%", 500, markdown_pct=0.20)]
+    comparison = compare_rest_of_season(rest, exact(200), ECON, state, scenarios, paths=2, noise=ZERO_NOISE)
+    plain, marked = comparison.scenarios
+    # no markdown: 50 a store a week; store B's 50 units last one week, week 4 loses 50
+    assert plain.expected_units_sold == pytest.approx(300 + 100 + 50)
+    assert plain.expected_lost_sales == pytest.approx(50)
+    assert plain.expected_gross_margin == pytest.approx(3_000 + 10 * 150 + 1 * 50 - 4 * 500)
+    # 20% off lifts demand 30%: 65 a store a week; A sells 130 of 150, B its 50
+    assert marked.expected_units_sold == pytest.approx(300 + 130 + 50)
+    assert marked.expected_revenue == pytest.approx(3_000 + 8 * 180)
+    assert marked.expected_markdown_cost == pytest.approx(2 * 180)
+    assert marked.expected_gross_margin == pytest.approx(3_000 + 8 * 180 + 1 * 20 - 4 * 500)
+    assert comparison.recommended == "none"
+    with pytest.raises(ValueError, match="no checkpoint"):
+        compare_rest_of_season(rest, exact(200), ECON, state, [Scenario("x", 500, markdown_checkpoint_week=1)])
+    with pytest.raises(ValueError, match="the buy is made"):
+        compare_rest_of_season(rest, exact(200), ECON, state, [Scenario("x", 600)])
+
+
+def test_rest_of_season_continues_the_full_season_exactly():
+    """A full season with the markdown at week 6 equals weeks 1..6, then the rest from that state."""
+    plan = engine_plan(stores=12)
+    full = SeasonPlan(plan.weekly_forecast, [s.share for s in plan.stores])  # plan order, no id permutation
+    draws = SeasonDraws(full, LogNormalDemand(8_000, 0.15), paths=5, seed=4, noise=Noise(0.1, 0.2, 0.2))
+    demand = np.stack([draws.week_demand(t) for t in range(full.horizon)], axis=1)
+    checkpoint, qty = 6, 9_600
+    scenario = Scenario("md", qty, 0.45, "weekly", markdown_checkpoint_week=checkpoint, markdown_threshold=1.0,
+                        markdown_pct=0.25)
+    [whole] = _run_all(KnownDemand(full, demand), ECON, [scenario])
+    head = _ScenarioRun(full, ECON, scenario, draws.paths, None)
+    for week in range(1, checkpoint + 1):
+        head.week(week, demand[:, week - 1])
+    rest = SeasonPlan(full.weekly_forecast[checkpoint:], full.store_shares)
+    margins = []
+    for path in range(draws.paths):
+        state = SeasonState(week=checkpoint, manufacturing_qty=qty, on_hand=head.on_hand[path],
+                            shipped=head.shipped[path], allocated=head.allocated, dc_available=int(head.dc[path]),
+                            sold_to_date=head.sold[path], revenue_to_date=head.revenue[path],
+                            original_plan_total=full.forecast_total)
+        [tail] = _run_all(KnownDemand(rest, demand[path, checkpoint:]), ECON,
+                          [Scenario("md", qty, replenishment_strategy="weekly", markdown_pct=0.25)], start=state)
+        margins.append(tail.expected_gross_margin)
+    assert np.allclose(margins, whole.margin, rtol=1e-12)
