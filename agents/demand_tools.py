@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from agents import season_tools
 from agents.guardrails import demand_violations, weekly_ceiling
 from agents.season_tools import Cache, ToolError, as_date, rounded, whole_units
 from mlpipeline.allocation import cluster_shares, split_by_shares
@@ -224,3 +225,14 @@ def refit_on_actuals(
         say(f"Refit failed ({exc}); using the run-rate against the current plan")
         return None, str(exc)
     return refit, None
+
+
+def reforecast_from_inputs(inputs: Mapping[str, Any], refit: Mapping[str, Any] | None) -> dict:
+    """The REFORECAST step's update (season_tools.reforecast_remaining_weeks) from its inputs: the
+    original plan and bounds, the baseline in force, the actuals and the history's weeks."""
+    return season_tools.reforecast_remaining_weeks(
+        inputs["plan_weekly"], inputs["actual_weekly"], original_weekly=inputs["original_weekly"],
+        original_lower=inputs.get("original_lower"), original_upper=inputs.get("original_upper"),
+        history_weekly=inputs.get("history_weekly"),
+        model_remaining=[w["units"] for w in refit["weekly"]] if refit else None)
+

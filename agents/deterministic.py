@@ -13,11 +13,13 @@ What the engine passes in ``StepContext.inputs`` (and ``previous``), per step:
 - ``inventory``: ``stores`` as above and ``safety_stock_pct`` (None = the default for the
   strategy); ``previous["demand"]`` is the demand outputs. Outputs: ``order``, ``allocation``.
 - ``pricing``: nothing beyond the parameters. Outputs: ``checkpoint``.
-- ``reforecast``: ``plan_weekly`` (current baseline, weeks 1..H), ``actual_weekly`` (category
-  actuals of weeks 1..N), ``refit_history`` [{"week_start", "units"}] (history plus the actuals,
-  regular weeks), ``refit_start`` (ISO start of week N+1), ``cache_key``, ``sold_to_date``,
-  ``dc_available``, ``reason``. Outputs: ``refit`` (or None), ``refit_error``, ``reforecast``,
-  ``coverage``.
+- ``reforecast``: ``plan_weekly`` (current baseline, weeks 1..H), ``original_weekly`` /
+  ``original_lower`` / ``original_upper`` (the pre-season plan and its 80% bounds, weeks 1..H),
+  ``history_weekly`` (the category's weekly units before the season: its noise),
+  ``actual_weekly`` (category actuals of weeks 1..N), ``refit_history`` [{"week_start", "units"}]
+  (history plus the actuals, regular weeks), ``refit_start`` (ISO start of week N+1),
+  ``cache_key``, ``sold_to_date``, ``dc_available``, ``reason``. Outputs: ``refit`` (or None),
+  ``refit_error``, ``reforecast``, ``coverage``.
 - ``markdown``: ``units_sold`` (to date), ``manufacturing_qty``, ``target`` (sell-through
   target), ``elasticity``. Outputs: ``markdown``.
 """
@@ -141,13 +143,10 @@ def _pricing(ctx: StepContext, say) -> tuple[dict, str]:
 
 def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
     inputs = ctx.inputs
-    plan = [float(v) for v in inputs["plan_weekly"]]
     actual = [float(v) for v in inputs["actual_weekly"]]
-    observed, horizon = len(actual), len(plan)
-    remaining = horizon - observed
+    observed, horizon = len(actual), len(inputs["plan_weekly"])
     refit, refit_error = demand_tools.refit_on_actuals(inputs, cache=ctx.cache, say=say)
-    model = [w["units"] for w in refit["weekly"]] if refit else None
-    result = tools.reforecast_remaining_weeks(plan, actual, model)
+    result = demand_tools.reforecast_from_inputs(inputs, refit)
     coverage = tools.season_stock_position(
         result["updated_total"], inputs.get("sold_to_date", sum(actual)), int(inputs.get("dc_available", 0)),
         int(inputs.get("store_on_hand", 0)), result["run_rate_ratio"] - 1)
@@ -157,12 +156,13 @@ def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:
         f"{inputs.get('reason') or 'Re-forecast'}: {observed} week(s) sold {result['actual_to_date']:,.0f} units vs "
         f"{result['plan_to_date']:,.0f} planned ({result['run_rate_ratio']:.0%} of plan, {direction}). "
     )
-    if remaining > 0:
+    if observed < horizon:
         summary += (
-            f"Weeks {observed + 1}..{horizon} blend the run-rate ({result['run_rate_weight']:.0%} weight = "
-            f"{observed}/({observed}+4) weeks of evidence) with "
-            + (f"a refit of the models ({refit['total']:,.0f} units, {refit['method']})"
-               if refit else "the current plan") + f": {result['updated_remaining_total']:,.0f} units. "
+            f"Learnt from the season's weeks, the level is {result['level']:.0%} of the pre-season plan "
+            f"(80%: {result['level_lower']:.0%}-{result['level_upper']:.0%}); weeks {observed + 1}..{horizon} "
+            f"follow the plan's shape" + (f" blended with the refit's ({refit['method']})" if refit else "")
+            + f": {result['updated_remaining_total']:,.0f} units "
+            f"(80%: {result['updated_remaining_lower']:,.0f}-{result['updated_remaining_upper']:,.0f}). "
         )
     summary += (
         f"Season total {result['original_total']:,.0f} -> {result['updated_total']:,.0f} "

@@ -33,9 +33,10 @@ Demand step: call forecast_season_demand and group_stores (both at once), then
 split_forecast_to_clusters. Explain the season total, the method and model totals, any warning,
 and each cluster's share and units.
 Re-forecast step: call refit_forecast_on_actuals, then update_remaining_forecast. Explain how far
-actuals ran from the plan, how the update blends the run-rate with the refit, the new season
-total, and the units still needed against the stock the season holds (DC + stores): a shortage
-only when selling above plan; when selling far below plan, the units at risk of being left over.
+actuals ran from the plan, the season's level learnt from its weeks (against the pre-season
+plan, with its 80% band), the new season total and the band of the remaining weeks, and the
+units still needed against the stock the season holds (DC + stores): a shortage only when
+selling above plan; when selling far below plan, the units at risk of being left over.
 Never suggest an emergency order for a season selling below plan.
 {PLAN_RULES}"""
 

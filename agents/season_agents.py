@@ -274,18 +274,19 @@ async def refit_forecast_on_actuals(wrapper: RunContextWrapper[SeasonRunContext]
 
 @_season_tool(REFORECAST)
 async def update_remaining_forecast(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
-    """Update the remaining weeks: blend the run-rate (actual / plan to date, applied to the
-    remaining plan) with the refit, the run-rate weighted N / (N + 4) after N weeks; then compare
-    the units still needed with all the stock the season holds (DC + stores). Only a season
-    selling above plan can be short (an emergency order); far below plan the surplus is an
-    over-stock review, never an order. Needs the refit first."""
+    """Update the remaining weeks: the season's level (actual / pre-season plan) learnt from its
+    weeks, weighing each by how noisy the category's weeks are (one odd week moves it little, a
+    lasting shift moves it fast), times the plan's shape blended with the refit's; with the 80%
+    band of the remaining units. Then compare the units still needed with all the stock the
+    season holds (DC + stores). Only a season selling above plan can be short (an emergency
+    order); far below plan the surplus is an over-stock review, never an order. Needs the refit
+    first."""
     ctx = wrapper.context
     if message := _first_call(ctx, "refit"):
         return message
-    inputs, refit = ctx.inputs, ctx.outputs["refit"]
+    inputs = ctx.inputs
     actual = [float(v) for v in inputs["actual_weekly"]]
-    reforecast = await ctx.work(season_tools.reforecast_remaining_weeks, [float(v) for v in inputs["plan_weekly"]],
-                                actual, [w["units"] for w in refit["weekly"]] if refit else None)
+    reforecast = await ctx.work(demand_tools.reforecast_from_inputs, inputs, ctx.outputs["refit"])
     coverage = await ctx.work(season_tools.season_stock_position, reforecast["updated_total"],
                               inputs.get("sold_to_date", sum(actual)), int(inputs.get("dc_available", 0)),
                               int(inputs.get("store_on_hand", 0)), reforecast["run_rate_ratio"] - 1)
@@ -293,7 +294,8 @@ async def update_remaining_forecast(wrapper: RunContextWrapper[SeasonRunContext]
     ctx.say(f"Updated season total {reforecast['updated_total']:,.0f} units ({reforecast['change']:+,.0f})")
     return _digest(coverage=coverage, **{key: reforecast[key] for key in (
         "weeks_observed", "horizon_weeks", "original_total", "plan_to_date", "actual_to_date", "run_rate_ratio",
-        "run_rate_weight", "updated_remaining_total", "updated_total", "change")})
+        "level", "level_lower", "level_upper", "updated_remaining_total", "updated_remaining_lower",
+        "updated_remaining_upper", "updated_total", "change")})
 
 
 @_season_tool(MARKDOWN, tool_input_guardrails=[ELASTICITY_IN_RANGE])

@@ -28,7 +28,6 @@ from mlpipeline.allocation import (
     manufacturing_quantity,
     markdown_recommendation,
     plan_replenishment,
-    reforecast_remaining,
     replenishment_need,
     split_initial_holdback,
     variance_check,
@@ -250,36 +249,53 @@ def check_variance(actual_cum: float, forecast_cum: float, threshold: float = 0.
 
 
 def reforecast_remaining_weeks(
-    plan_weekly: Sequence[float],
+    baseline_weekly: Sequence[float],
     actual_weekly_to_date: Sequence[float],
+    *,
+    original_weekly: Sequence[float],
+    original_lower: Sequence[float] | None = None,
+    original_upper: Sequence[float] | None = None,
+    history_weekly: Sequence[float] | None = None,
     model_remaining: Sequence[float] | None = None,
 ) -> dict:
-    """Re-estimate weeks N+1..H after N weeks of actuals. ``plan_weekly`` is the current baseline
-    for every week 1..H, ``actual_weekly_to_date`` the category actuals of weeks 1..N and
-    ``model_remaining`` a refit of the models on history plus actuals for weeks N+1..H (optional).
-    The update blends the run-rate (actual / plan to date applied to the remaining plan) with the
-    model, weighting the run-rate by N / (N + 4): one odd week moves the forecast a little, a
-    sustained trend moves it a lot. Returns the updated weeks, totals and change."""
-    try:
-        result = reforecast_remaining(list(plan_weekly), list(actual_weekly_to_date),
-                                      None if model_remaining is None else list(model_remaining))
-    except ValueError as exc:
-        raise ToolError(str(exc)) from exc
+    """Re-estimate weeks N+1..H after N weeks of actuals: the season's level (actual / plan) is
+    learnt week by week on the ORIGINAL pre-season plan (``original_weekly`` with its 80% bounds),
+    weighing each week by how noisy the category's weeks are (``history_weekly``), so one odd week
+    moves it little and a lasting shift or a collapse moves it within two or three weeks
+    (mlpipeline.inseason). ``model_remaining``, a refit of the models on history plus actuals for
+    weeks N+1..H, lends the remaining weeks its shape, never its level. ``baseline_weekly`` is the
+    plan in force (the latest re-forecast): the change and the run-rate are stated against it.
+    Returns the updated weeks, totals with their 80% band, and the change."""
+    baseline = [float(v) for v in baseline_weekly]
+    observed = len(actual_weekly_to_date)
+    if len(baseline) != len(original_weekly):
+        raise ToolError(f"the baseline has {len(baseline)} weeks, the original plan {len(original_weekly)}")
+    result = _inseason(original_weekly, actual_weekly_to_date, original_lower, original_upper, history_weekly,
+                       model_remaining)
+    plan_to_date = sum(baseline[:observed])
+    original_total = sum(baseline)
     return {
         "weeks_observed": result.weeks_observed,
         "horizon_weeks": result.horizon_weeks,
-        "original_total": rounded(result.original_total),
-        "plan_to_date": rounded(result.plan_to_date),
+        "original_total": rounded(original_total),
+        "plan_to_date": rounded(plan_to_date),
         "actual_to_date": rounded(result.actual_to_date),
-        "run_rate_ratio": round(result.run_rate_ratio, 6),
-        "run_rate_weight": round(result.run_rate_weight, 6),
+        "run_rate_ratio": round(result.actual_to_date / plan_to_date if plan_to_date > 0 else 1.0, 6),
+        "level": round(result.level, 4),
+        "level_lower": round(result.level_lower, 4),
+        "level_upper": round(result.level_upper, 4),
         "model_remaining_total": None if model_remaining is None else rounded(sum(map(float, model_remaining))),
-        "original_remaining_total": rounded(result.original_remaining_total),
-        "updated_remaining": [rounded(v) for v in result.updated_remaining],
-        "updated_remaining_total": rounded(result.updated_remaining_total),
+        "original_remaining_total": rounded(sum(baseline[observed:])),
+        "updated_remaining": [rounded(v) for v in result.remaining_weekly],
+        "updated_remaining_total": rounded(result.remaining_total),
+        "updated_remaining_lower": rounded(result.remaining_total_lower),
+        "updated_remaining_upper": rounded(result.remaining_total_upper),
+        "updated_remaining_weekly_lower": [rounded(v) for v in result.remaining_lower],
+        "updated_remaining_weekly_upper": [rounded(v) for v in result.remaining_upper],
         "updated_total": rounded(result.updated_total),
-        "change": rounded(result.change),
+        "change": rounded(result.updated_total - original_total),
         "baseline_weekly": [rounded(v) for v in result.baseline_weekly],
+        "method": result.method,
     }
 
 
@@ -293,16 +309,9 @@ def rest_of_season(
     """What the rest of the season (weeks N+1..H) is expected to sell after N weeks, with its 80%
     band. ``plan_weekly`` / ``plan_lower`` / ``plan_upper`` are the ORIGINAL pre-season forecast
     and its bounds; ``history_weekly`` the category's weekly history (its week-to-week noise).
-    The season's level (actual / plan) is learnt week by week, weighing each week by how noisy
-    weeks are, so one odd week moves it little and a lasting shift moves it fast; the band widens
-    with noise and narrows with evidence (mlpipeline.inseason)."""
-    try:
-        noise = history_noise(list(history_weekly)) if history_weekly is not None and len(history_weekly) >= 8 else None
-        result = inseason_reforecast(list(plan_weekly), list(actual_weekly_to_date),
-                                     plan_lower=None if plan_lower is None else list(plan_lower),
-                                     plan_upper=None if plan_upper is None else list(plan_upper), noise=noise)
-    except ValueError as exc:
-        raise ToolError(str(exc)) from exc
+    The same model as ``reforecast_remaining_weeks``, stated every week whether or not the plan
+    is changed (the variance threshold decides that)."""
+    result = _inseason(plan_weekly, actual_weekly_to_date, plan_lower, plan_upper, history_weekly)
     return {
         "weeks_observed": result.weeks_observed,
         "expected": rounded(result.remaining_total),
@@ -315,6 +324,18 @@ def rest_of_season(
         "run_rate_ratio": round(result.run_rate_ratio, 4),
         "method": result.method,
     }
+
+
+def _inseason(plan, actual, lower, upper, history, refit=None):
+    """mlpipeline.inseason on the original plan, its bounds and the history's weekly noise."""
+    try:
+        noise = history_noise([float(v) for v in history]) if history is not None and len(history) >= 8 else None
+        return inseason_reforecast([float(v) for v in plan], [float(v) for v in actual],
+                                   plan_lower=None if lower is None else [float(v) for v in lower],
+                                   plan_upper=None if upper is None else [float(v) for v in upper], noise=noise,
+                                   refit_remaining=None if refit is None else [float(v) for v in refit])
+    except ValueError as exc:
+        raise ToolError(str(exc)) from exc
 
 
 def season_stock_position(

@@ -1,5 +1,5 @@
 """Allocation math (SPEC §4): cluster split, store factors, manufacturing quantity, initial
-allocation vs DC holdback, replenishment, variance, re-forecast and markdown.
+allocation vs DC holdback, replenishment, variance and markdown (the re-forecast: mlpipeline.inseason).
 
 Forecast once, allocate with math: every number here is plain arithmetic on the category
 forecast and the store history, exact where a planner would check it by hand. Inputs that are
@@ -33,7 +33,6 @@ SAFETY_STOCK_RANGE = tuple(Decimal(str(bound)) for bound in limits.SAFETY_STOCK_
 
 VARIANCE_THRESHOLD = 0.20
 EMERGENCY_VARIANCE = Fraction(3, 10)
-REFORECAST_PRIOR_WEEKS = 4.0
 
 MARKDOWN_TARGET = 0.60
 MARKDOWN_ELASTICITY = limits.DEFAULT_ELASTICITY
@@ -458,81 +457,6 @@ def variance_check(
         exceeded=variance > limit,
         emergency=signed > EMERGENCY_VARIANCE,
         overstock=signed < -EMERGENCY_VARIANCE,
-    )
-
-
-# --- re-forecast ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReforecastResult:
-    weeks_observed: int  # N
-    horizon_weeks: int  # H
-    original_total: float  # sum of the plan over weeks 1..H
-    plan_to_date: float  # plan over weeks 1..N
-    actual_to_date: float
-    run_rate_ratio: float  # actual to date / plan to date
-    run_rate_weight: float  # N / (N + prior_weeks)
-    original_remaining_total: float  # plan over weeks N+1..H
-    updated_remaining: list[float]  # weeks N+1..H
-    updated_remaining_total: float
-    updated_total: float  # actual to date + updated remaining
-    change: float  # updated_total - original_total
-    baseline_weekly: list[float]  # actuals 1..N then updated N+1..H: the new variance baseline
-
-
-def reforecast_remaining(
-    plan_weekly: Sequence[float],
-    actual_weekly_to_date: Sequence[float],
-    model_remaining: Sequence[float] | None = None,
-    prior_weeks: float = REFORECAST_PRIOR_WEEKS,
-) -> ReforecastResult:
-    """Updated forecast of weeks N+1..H, a precision-weighted blend of two estimates:
-
-        run-rate_w  = ratio * plan_w,    ratio = sum actual(1..N) / sum plan(1..N)
-        reference_w = model_remaining_w (refit on history + actuals) or, without a model, plan_w
-        updated_w   = w * run-rate_w + (1 - w) * reference_w,   w = N / (N + prior_weeks)
-
-    Why this weight: the ratio is an average over N observed weeks, so its precision grows in
-    proportion to N, while the reference is treated as worth ``prior_weeks`` (default 4) weeks
-    of evidence. Weighting each estimate by its precision gives w = N / (N + prior_weeks): the
-    first week already moves the forecast 20% of the way to the run-rate (the update is not
-    ignored), yet one unusual week cannot rewrite the season (no overreaction); by week 12 the
-    observed rate carries 75%. A zero plan to date gives ratio 1 (no basis to scale the plan).
-    """
-    plan = [float(_non_negative("plan week", units)) for units in plan_weekly]
-    actual = [float(_non_negative("actual week", units)) for units in actual_weekly_to_date]
-    observed, horizon = len(actual), len(plan)
-    if observed > horizon:
-        raise ValueError(f"{observed} weeks of actuals for a {horizon}-week plan")
-    if prior_weeks <= 0:
-        raise ValueError(f"prior_weeks must be > 0, got {prior_weeks}")
-    remaining_plan = plan[observed:]
-    if model_remaining is None:
-        reference = remaining_plan
-    else:
-        reference = [float(_non_negative("model week", units)) for units in model_remaining]
-        if len(reference) != len(remaining_plan):
-            raise ValueError(f"model forecast has {len(reference)} weeks, expected {len(remaining_plan)}")
-    plan_to_date, actual_to_date = sum(plan[:observed]), sum(actual)
-    ratio = actual_to_date / plan_to_date if plan_to_date > 0 else 1.0
-    weight = observed / (observed + prior_weeks)
-    updated = [weight * ratio * p + (1 - weight) * r for p, r in zip(remaining_plan, reference)]
-    updated_total = actual_to_date + sum(updated)
-    return ReforecastResult(
-        weeks_observed=observed,
-        horizon_weeks=horizon,
-        original_total=sum(plan),
-        plan_to_date=plan_to_date,
-        actual_to_date=actual_to_date,
-        run_rate_ratio=ratio,
-        run_rate_weight=weight,
-        original_remaining_total=sum(remaining_plan),
-        updated_remaining=updated,
-        updated_remaining_total=sum(updated),
-        updated_total=updated_total,
-        change=updated_total - sum(plan),
-        baseline_weekly=actual + updated,
     )
 
 

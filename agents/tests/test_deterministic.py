@@ -126,11 +126,25 @@ def test_schedule_markdown_checkpoint():
     assert not tools.schedule_markdown_checkpoint({**PARAMS, "markdown_checkpoint_week": None})["scheduled"]
 
 
-def test_reforecast_tool_blends_run_rate():
-    result = tools.reforecast_remaining_weeks([1000] * 12, [600] * 4)
-    # ratio 0.6, weight 4/8 -> remaining weeks 0.5 * 600 + 0.5 * 1000 = 800
-    assert result["updated_remaining"] == [800.0] * 8
-    assert result["updated_total"] == 2400 + 6400
+def test_reforecast_tool_learns_the_level_on_the_original_plan():
+    original = [1000.0] * 12
+    baseline = [1000.0] * 2 + [900.0] * 10  # a re-forecast already in force
+    result = tools.reforecast_remaining_weeks(baseline, [600] * 4, original_weekly=original)
+    # Four weeks at 60% of the original plan: the level is learnt close to 0.6 (a sustained fall),
+    # and the band of the remaining weeks holds the run-rate.
+    assert 0.55 < result["level"] < 0.65 and result["level_lower"] < 0.6 < result["level_upper"]
+    assert result["updated_remaining_lower"] < 8 * 600 < result["updated_remaining_upper"]
+    assert result["updated_total"] == pytest.approx(2400 + result["updated_remaining_total"], abs=0.01)
+    # Stated against the baseline in force, not the original plan.
+    assert result["plan_to_date"] == 3800 and result["original_total"] == 11000
+    assert result["run_rate_ratio"] == pytest.approx(2400 / 3800, abs=1e-6)
+    assert result["change"] == pytest.approx(result["updated_total"] - 11000, abs=0.01)
+    assert len(result["updated_remaining_weekly_lower"]) == 8 and result["method"] == "bayesian_level"
+
+
+def test_reforecast_tool_refuses_a_baseline_of_another_length():
+    with pytest.raises(tools.ToolError, match="baseline has 10 weeks, the original plan 12"):
+        tools.reforecast_remaining_weeks([1000.0] * 10, [600], original_weekly=[1000.0] * 12)
 
 
 def test_allocate_to_stores_sums_exactly():
@@ -211,21 +225,23 @@ def test_pricing_step_without_checkpoint():
     assert "without a markdown" in outcome.summary
 
 
-def test_reforecast_step_refits_and_blends(demand_outcome):
+def test_reforecast_step_learns_the_level_and_takes_the_refit_shape(demand_outcome):
     _, cache, _ = demand_outcome
     history = weekly_history()
     actual = [5000.0, 5200.0, 5100.0]
     refit_history = history + [{"week_start": (date(2025, 3, 1) + timedelta(weeks=k)).isoformat(), "units": a}
                                for k, a in enumerate(actual)]
     outcome = deterministic.run_step(StepContext(step=REFORECAST, parameters=PARAMS, cache=cache, inputs={
-        "plan_weekly": [9000.0] * 12, "actual_weekly": actual, "refit_history": refit_history,
+        "plan_weekly": [9000.0] * 12, "original_weekly": [9000.0] * 12, "original_lower": [8000.0] * 12,
+        "original_upper": [10000.0] * 12, "history_weekly": [w["units"] for w in history],
+        "actual_weekly": actual, "refit_history": refit_history,
         "refit_start": "2025-03-22", "cache_key": "refit-1", "sold_to_date": sum(actual), "dc_available": 4000,
         "reason": "Test"}))
     result = outcome.outputs["reforecast"]
     assert outcome.outputs["refit"] is not None and len(result["updated_remaining"]) == 9
     assert result["baseline_weekly"][:3] == actual
-    assert result["updated_total"] < 9000 * 12
-    assert "3/(3+4)" in outcome.summary
+    assert result["updated_total"] < 9000 * 12 and result["level"] < 0.65  # three weeks at ~57%
+    assert "level is 5" in outcome.summary and "blended with the refit's" in outcome.summary
 
 
 def test_markdown_step():

@@ -19,17 +19,9 @@ import pytest
 from agents import demand_tools, deterministic, llm_runner, orchestration, runner
 from agents.orchestration import DEMAND, INVENTORY, MARKDOWN, PRICING, REFORECAST, LLMConfig, StepContext
 from agents.season_agents import INVENTORY_AGENT, PRICING_AGENT
-from agents.tests.fake_chat_server import ChatTurn, fake_chat_server  # noqa: F401 (fixture)
-from agents.tests.scripted_model import (
-    answer,
-    call_tools,
-    fail,
-    handoff_to,
-    stall,
-    usage_of,
-    well_behaved,
-)
 from agents.testing import ModelStep, ScriptedModel
+from agents.tests.fake_chat_server import ChatTurn, fake_chat_server  # noqa: F401 (fixture)
+from agents.tests.scripted_model import answer, call_tools, fail, handoff_to, stall, usage_of, well_behaved
 
 START = date(2025, 3, 1)
 PARAMETERS = {
@@ -83,7 +75,8 @@ def step_context(step: str, **changes) -> StepContext:
         INVENTORY: lambda: {"stores": stores(), "safety_stock_pct": None},
         PRICING: lambda: {},
         REFORECAST: lambda: {
-            "plan_weekly": PLAN_WEEKLY, "actual_weekly": [780.0, 800.0, 760.0, 860.0],
+            "plan_weekly": PLAN_WEEKLY, "original_weekly": PLAN_WEEKLY, "actual_weekly": [780.0, 800.0, 760.0, 860.0],
+            "history_weekly": [w["units"] for w in weekly_history(60, START)],
             "refit_history": weekly_history(60, START) + [
                 {"week_start": (START + timedelta(weeks=n)).isoformat(), "units": units}
                 for n, units in enumerate([780.0, 800.0, 760.0, 860.0])],

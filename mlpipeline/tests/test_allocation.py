@@ -10,7 +10,6 @@ from mlpipeline.allocation import (
     manufacturing_quantity,
     markdown_recommendation,
     plan_replenishment,
-    reforecast_remaining,
     replenishment_due,
     replenishment_need,
     split_by_shares,
@@ -165,38 +164,6 @@ def test_variance_with_zero_baseline():
     assert variance_check(0, 0).variance == 0.0 and variance_check(0, 0).band == "green"
     sold = variance_check(40, 0)
     assert sold.variance == 1.0 and sold.exceeded and sold.emergency and sold.direction == "over"
-
-
-def test_reforecast_blends_run_rate_and_reference():
-    plan = [100.0] * 12
-    result = reforecast_remaining(plan, [130, 140])
-    run_rate_total = 1.35 * 1_000
-    assert result.original_total == 1_200 and result.actual_to_date == 270
-    assert result.run_rate_ratio == pytest.approx(1.35)
-    assert result.run_rate_weight == pytest.approx(2 / 6)
-    assert 1_000 < result.updated_remaining_total < run_rate_total  # neither ignored nor overreacting
-    assert result.updated_remaining_total == pytest.approx(1_000 + (run_rate_total - 1_000) / 3)
-    assert result.updated_total == pytest.approx(270 + result.updated_remaining_total)
-    assert result.change == pytest.approx(result.updated_total - 1_200)
-    assert result.baseline_weekly[:2] == [130, 140] and len(result.baseline_weekly) == 12
-
-
-def test_reforecast_weight_grows_with_weeks_observed():
-    plan = [100.0] * 12
-    weights = [reforecast_remaining(plan, [150.0] * n).run_rate_weight for n in range(0, 12)]
-    assert weights[0] == 0 and all(a < b for a, b in zip(weights, weights[1:])) and weights[-1] < 1
-
-
-def test_reforecast_uses_model_forecast_as_reference():
-    result = reforecast_remaining([100.0] * 4, [120, 120], model_remaining=[90, 90])
-    w = 2 / 6
-    assert result.updated_remaining == pytest.approx([w * 120 + (1 - w) * 90] * 2)
-    with pytest.raises(ValueError):
-        reforecast_remaining([100.0] * 4, [120, 120], model_remaining=[90])
-
-
-def test_reforecast_without_actuals_keeps_the_reference():
-    assert reforecast_remaining([10.0, 20.0], []).updated_remaining == [10.0, 20.0]
 
 
 @pytest.mark.parametrize(("sell_through", "markdown"), [

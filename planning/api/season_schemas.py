@@ -99,7 +99,7 @@ class ResultsOut(Schema):
     markdown_schedule: MarkdownScheduleOut | None = None
     markdown: MarkdownOut | None = None
     summaries: dict[str, str | None] | None = Field(None, description="Each pre-season step's explanation")
-    reforecast: "ReforecastStepOut | None" = Field(None, description="A re-forecast's outputs: refit, blend, stock position")
+    reforecast: "ReforecastStepOut | None" = Field(None, description="A re-forecast's outputs: refit, update, stock position")
     week: WeekResultOut | None = Field(None, description="A week run's result: variance, re-forecast, shipments, markdown")
 
 

@@ -116,21 +116,29 @@ class StockAlertOut(StockPositionOut):
 
 
 class ReforecastOut(Schema):
-    """A re-forecast of the remaining weeks (agents.season_tools.reforecast_remaining_weeks)."""
+    """A re-forecast of the remaining weeks (agents.season_tools.reforecast_remaining_weeks): the
+    season's level learnt from its weeks on the pre-season plan (mlpipeline.inseason)."""
     weeks_observed: int
     horizon_weeks: int
     original_total: float = Field(..., description="The baseline's season total before the update")
-    plan_to_date: float
+    plan_to_date: float = Field(..., description="The baseline's weeks 1..N")
     actual_to_date: float
-    run_rate_ratio: float = Field(..., description="Actual / plan to date")
-    run_rate_weight: float = Field(..., description="Weight of the run-rate in the blend, N / (N + 4)")
-    model_remaining_total: float | None = Field(None, description="The refit models' remaining weeks")
-    original_remaining_total: float
+    run_rate_ratio: float = Field(..., description="Actual / baseline to date")
+    level: float = Field(..., description="The season's level: actual / pre-season plan, learnt week by week")
+    level_lower: float = Field(..., description="80% band of the level")
+    level_upper: float
+    model_remaining_total: float | None = Field(None, description="The refit's remaining weeks (only its shape is used)")
+    original_remaining_total: float = Field(..., description="The baseline's weeks N+1..H")
     updated_remaining: list[float]
     updated_remaining_total: float
+    updated_remaining_lower: float = Field(..., description="80% band of the remaining weeks' total")
+    updated_remaining_upper: float
+    updated_remaining_weekly_lower: list[float] = Field(..., description="80% band of each remaining week")
+    updated_remaining_weekly_upper: list[float]
     updated_total: float
-    change: float
+    change: float = Field(..., description="updated_total - original_total")
     baseline_weekly: list[float] = Field(..., description="Actuals to date, then the updated weeks")
+    method: str = Field(..., description="The re-forecast method (bayesian_level)")
     forecast_id: int | None = Field(None, description="The new baseline it saved")
     version: int | None = None
     refit_method: str | None = None

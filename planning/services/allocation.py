@@ -36,9 +36,11 @@ def save_original_forecast(season, run, forecast, split):
     return saved
 
 
-def save_forecast_version(season, run, *, kind, from_week, weekly_units, reason, fit=None,
-                          actual_weeks=0):
-    """A new baseline for the season: weeks 1..actual_weeks are actuals, the rest re-estimated.
+def save_forecast_version(season, run, *, kind, from_week, weekly_units, reason, method, fit=None,
+                          bounds=None, actual_weeks=0):
+    """A new baseline for the season: weeks 1..actual_weeks are actuals, the rest re-estimated by
+    ``method``; ``bounds`` (lower, upper) are the re-estimated weeks' 80% bounds, ``fit`` a model
+    refit whose metadata (model totals, weights, warnings) the version records.
 
     Idempotent per producing run and from_week: running the same step again replaces the
     version it made instead of adding another.
@@ -51,9 +53,9 @@ def save_forecast_version(season, run, *, kind, from_week, weekly_units, reason,
          "actual": n <= actual_weeks}
         for n, u in enumerate(weekly_units, start=1)
     ]
-    if fit:
-        for row, model_row in zip(weekly[actual_weeks:], fit["weekly"]):
-            row["lower"], row["upper"] = model_row.get("lower"), model_row.get("upper")
+    if bounds:
+        for row, low, high in zip(weekly[actual_weeks:], *bounds):
+            row["lower"], row["upper"] = round(float(low), 2), round(float(high), 2)
     fields = dict(
         category_id=season.category_id,
         kind=kind,
@@ -63,7 +65,7 @@ def save_forecast_version(season, run, *, kind, from_week, weekly_units, reason,
         total_units=round(sum(float(u) for u in weekly_units), 2),
         model_totals=(fit or {}).get("model_totals") or {},
         weights=(fit or {}).get("weights") or {},
-        method=((fit or {}).get("method") or "run-rate blend")[:32],
+        method=method[:32],
         backtest_error=(fit or {}).get("backtest_error"),
         warnings=(fit or {}).get("warnings") or [],
         cluster_distribution=_scaled_clusters(previous, sum(float(u) for u in weekly_units)),

@@ -76,15 +76,15 @@ def forecast_cache_key(category, season_start, horizon_weeks, weighting="equal",
                      int(horizon_weeks), weighting, [round(float(a), 3) for a in actuals or []])
 
 
-def refit_history(category_id, season_start, actual_weekly):
-    """History plus the season's actual weeks as one regular weekly series (for re-forecasts).
+def refit_history(history, season_start, actual_weekly):
+    """``history`` (``history_weekly`` of the season) plus the season's actual weeks as one
+    regular weekly series (for re-forecasts).
 
     When the history stops before the season starts, the missing weeks in between carry the
     units of the same weeks one year earlier (a seasonal-naive fill), so the series stays
     regular without inventing a drop; if a year earlier is missing too, the last known week.
     """
     start = _as_date(season_start)
-    history = history_weekly(category_id, start)
     weeks = [pd.Timestamp(start + timedelta(weeks=k)) for k in range(len(actual_weekly))]
     actual = pd.Series([float(a) for a in actual_weekly], index=pd.DatetimeIndex(weeks), dtype="float64")
     if history.empty:

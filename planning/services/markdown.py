@@ -94,7 +94,8 @@ def apply_markdown_step(run):
     reason = (f"Markdown {decision.markdown_pct:.0%} accepted at week {decision.week}: weeks "
               f"{decision.week + 1}..{len(units)} x {1 + lift:.3f} (expected lift)")
     version = plans.save_forecast_version(season, run, kind=Forecast.Kind.MARKDOWN, from_week=decision.week + 1,
-                                          weekly_units=updated, reason=reason, actual_weeks=decision.week)
+                                          weekly_units=updated, reason=reason, method="markdown lift",
+                                          actual_weeks=decision.week)
     added = sum(updated) - sum(units)
     events.emit(season.pk, events.AGENT_COMPLETED, run=run.pk, agent="pricing", step="apply_markdown",
                 week=decision.week, duration_seconds=round(time.perf_counter() - started, 3),

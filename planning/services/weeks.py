@@ -66,6 +66,7 @@ def _process(run, season, week):
     forecast_cum = sum(baseline.weekly_units()[:week])
     actual_cum = sum(actual)
     stock = store_stock(season, allocation, week)  # read once: the re-forecast, alert and shipments use it
+    plan = original_plan(season)  # read once: the re-forecast and the rest of the season use it
 
     events.emit(season.pk, events.AGENT_STARTED, run=run.pk, agent="demand", step="variance_check", week=week)
     variance = check_variance(actual_cum, forecast_cum, variance_threshold())
@@ -79,7 +80,7 @@ def _process(run, season, week):
         reason = (f"Automatic re-forecast after week {week}: variance {variance['variance']:.1%} "
                   f"> {variance['threshold']:.0%}")
         ctx = StepContext(step=REFORECAST, parameters=season.parameters,
-                          inputs=reforecast_inputs(season, reason=reason, through=week, stock=stock),
+                          inputs=reforecast_inputs(season, reason=reason, through=week, stock=stock, plan=plan),
                           cache=forecasting.DbFitCache(season.category_id))
         events.emit(season.pk, events.AGENT_COMPLETED, run=run.pk, agent="demand", step="variance_check", week=week,
                     duration_seconds=round(time.perf_counter() - started, 3),
@@ -116,7 +117,12 @@ def _process(run, season, week):
     if markdown:
         actions.append("markdown recommended" if markdown["status"] == "recommended" else "markdown checked")
 
-    rest = expected_rest_of_season(season, actual) if week < horizon else None
+    rest = None
+    if reforecast:  # the re-forecast's own band (the same model, with the refit's shape)
+        rest = {key: reforecast[f"updated_remaining{suffix}"]
+                for key, suffix in (("expected", "_total"), ("lower", "_lower"), ("upper", "_upper"))}
+    elif week < horizon:
+        rest = expected_rest_of_season(plan, actual)
     VarianceCheck.objects.create(
         season=season, week=week, forecast=baseline, forecast_cum=forecast_cum, actual_cum=int(actual_cum),
         variance=variance["variance"], signed_variance=variance["signed_variance"], band=variance["band"],
@@ -137,15 +143,25 @@ def _process(run, season, week):
                                  "markdown": markdown})
 
 
-def expected_rest_of_season(season, actual):
-    """The rest of the season after the weeks ``actual``, with its 80% band, learnt from the
-    season's own weeks on the original plan (agents.season_tools.rest_of_season)."""
+def original_plan(season):
+    """What the in-season model reads beside the actuals (agents.season_tools): the pre-season
+    plan with its 80% bounds, and the category's weekly history before the season (its noise)."""
     original = plans.original_forecast(season)
     history = forecasting.history_weekly(season.category_id, original.season_start_date)
-    return rest_of_season(original.weekly_units(), actual,
-                          plan_lower=[float(w.get("lower", w["units"])) for w in original.weekly],
-                          plan_upper=[float(w.get("upper", w["units"])) for w in original.weekly],
-                          history_weekly=[float(v) for v in history.values])
+    bounded = all("lower" in w and "upper" in w for w in original.weekly)  # else the width is unknown, not 0
+    return {
+        "original_weekly": original.weekly_units(),
+        "original_lower": [float(w["lower"]) for w in original.weekly] if bounded else None,
+        "original_upper": [float(w["upper"]) for w in original.weekly] if bounded else None,
+        "history": history,
+    }
+
+
+def expected_rest_of_season(plan, actual):
+    """The rest of the season after the weeks ``actual``, with its 80% band, learnt from the
+    season's own weeks on the original plan (``original_plan``)."""
+    return rest_of_season(plan["original_weekly"], actual, plan_lower=plan["original_lower"],
+                          plan_upper=plan["original_upper"], history_weekly=plan["history"].tolist())
 
 
 def week_result(season, week):
@@ -189,11 +205,13 @@ def week_result(season, week):
     return result
 
 
-def reforecast_inputs(season, *, reason, through=None, stock=None):
+def reforecast_inputs(season, *, reason, through=None, stock=None, plan=None):
     """The REFORECAST step's inputs for the season after ``through`` weeks (default: all uploaded);
-    ``stock`` is ``store_stock`` after that week when the caller already read it."""
+    ``stock`` (``store_stock`` after that week) and ``plan`` (``original_plan``) when the caller
+    already read them."""
     through = season.current_week if through is None else through
     baseline = baseline_for_week(season, max(through, 1)) if through else plans.current_forecast(season)
+    plan = original_plan(season) if plan is None else plan
     params = season.parameters
     horizon = season.horizon_weeks
     actual = weekly_actuals(season, through)
@@ -202,8 +220,12 @@ def reforecast_inputs(season, *, reason, through=None, stock=None):
     allocation = Allocation.objects.filter(season=season).first()
     return {
         "plan_weekly": baseline.weekly_units(),
+        "original_weekly": plan["original_weekly"],
+        "original_lower": plan["original_lower"],
+        "original_upper": plan["original_upper"],
+        "history_weekly": plan["history"].tolist(),
         "actual_weekly": actual,
-        "refit_history": forecasting.refit_history(season.category_id, start, actual),
+        "refit_history": forecasting.refit_history(plan["history"], start, actual),
         "refit_start": refit_start.isoformat(),
         "weighting": params.get("weighting", "equal"),
         "cache_key": forecasting.forecast_cache_key(season.category, refit_start, horizon - through,
@@ -218,9 +240,13 @@ def reforecast_inputs(season, *, reason, through=None, stock=None):
 
 
 def save_reforecast(season, run, outputs, *, reason):
-    """The re-forecast becomes the season's new baseline (a new Forecast version)."""
+    """The re-forecast becomes the season's new baseline (a new Forecast version), the remaining
+    weeks with their 80% bounds."""
     result = outputs["reforecast"]
     observed = result["weeks_observed"]
+    refit = outputs.get("refit")
     return plans.save_forecast_version(
         season, run, kind=Forecast.Kind.REFORECAST, from_week=observed + 1,
-        weekly_units=result["baseline_weekly"], reason=reason, fit=outputs.get("refit"), actual_weeks=observed)
+        weekly_units=result["baseline_weekly"], reason=reason, fit=refit, actual_weeks=observed,
+        method=result["method"] + (" + refit shape" if refit else ""),
+        bounds=(result["updated_remaining_weekly_lower"], result["updated_remaining_weekly_upper"]))

