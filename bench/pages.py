@@ -30,6 +30,21 @@ PARAMETERS = {
 }
 
 
+def throwaway_django(prefix):
+    """Django set up on a new SQLite database in a temporary folder, offline (no API key); the
+    folder. Call before importing anything from Django or the apps."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
+    os.environ["VAR_DIR"] = str(folder)
+    os.environ["OPENAI_API_KEY"] = ""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forecast_site.settings")
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    return folder
+
+
 def wait_for(season, *statuses, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
@@ -119,15 +134,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ["OPENAI_API_KEY"] = ""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forecast_site.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    folder = throwaway_django("bench-pages-")
     from django.test import Client
 
     started = time.perf_counter()

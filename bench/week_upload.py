@@ -11,29 +11,19 @@ processing time (queued to finished), then median and p95 of the answer (target:
 
     .venv/bin/python bench/week_upload.py
 """
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import REPO, SEASON_START, planned_season, wait_for  # noqa: E402  (the shared bench setup)
+from pages import SEASON_START, planned_season, throwaway_django, wait_for  # noqa: E402  (the shared bench setup)
 
 TARGET_MS = 200
 
 
 def main():
-    folder = Path(tempfile.mkdtemp(prefix="bench-week-upload-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'db.sqlite3'}"
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ["OPENAI_API_KEY"] = ""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forecast_site.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    folder = throwaway_django("bench-week-upload-")
     from django.conf import settings
     from django.test import Client
 
