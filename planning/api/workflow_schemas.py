@@ -71,7 +71,28 @@ class WorkflowCreatedOut(Schema):
     websocket_url: str
 
 
-class ManufacturingApprovalDataOut(Schema):
+class BuyMoneyOut(Schema):
+    """What a buy is worth (SPEC §13; planning.services.manufacturing.money_view)."""
+    unit_price: float | None = Field(None, examples=[49.0],
+                                     description="The planner's, else the history's revenue / units")
+    unit_cost: float | None = Field(None, examples=[22.05], description="The planner's, else 0.45 x price")
+    salvage_value: float | None = Field(None, examples=[9.8],
+                                        description="Per leftover unit; the planner's, else 0.20 x price")
+    service_level: float | None = Field(None, examples=[0.69],
+                                        description="Critical ratio (price - cost) / (price - salvage)")
+    economics_defaults: list[str] | None = Field(None, description="Which of the three are defaults, not the planner's")
+    newsvendor_buy_quantity: int | None = Field(None, description="The buy that maximises expected margin")
+    stockout_probability: float | None = Field(None, description="P(season demand > the proposed buy)")
+    expected_units_sold: float | None = None
+    expected_leftover_units: float | None = None
+    expected_gross_margin: float | None = Field(None, description="Revenue + salvage - cost of the proposed buy")
+    demand_p10: float | None = Field(None, description="Season demand: 10% quantile")
+    demand_median: float | None = None
+    demand_p90: float | None = None
+    money_note: str | None = Field(None, description="Why the money fields are empty, if they are")
+
+
+class ManufacturingApprovalDataOut(BuyMoneyOut):
     """What the manufacturing approval shows (WebSocket human_input_required data)."""
     forecast_total: float
     demand_units: int
@@ -169,6 +190,7 @@ class ApprovalOut(Schema):
     accepted_at: datetime | None = None
     markdown: MarkdownOut | MarkdownPreviewOut | None = Field(
         None, description="The decision (accept), or the recomputed markdown (modify)")
+    money: BuyMoneyOut | None = Field(None, description="What the previewed or accepted buy is worth")
 
 
 class DebugDemandIn(StrictIn):

@@ -30,7 +30,7 @@ from planning.models import Allocation, Approval, MarkdownDecision, Run, Season
 from planning.selectors.seasons import markdown_dict, markdown_view
 from planning.services import allocation as plans
 from planning.services import events, states
-from planning.services.manufacturing import accepted_body, order_plan
+from planning.services.manufacturing import accepted_body, order_proposal
 from planning.services.markdown import approval_values, recompute
 from planning.services.runs import add_outputs
 
@@ -136,24 +136,34 @@ def _committed_allocation(season):
 
 
 def _commit_order(season, proposal, user, now):
-    order, plan = proposal
+    order, plan, _ = proposal
     allocation = Allocation.objects.get(season=season)
     plans.commit_allocation(allocation, order, plan, user, now)
     allocation.refresh_from_db()
     return allocation
 
 
+def _worth(money):
+    """The money of a buy in an event line ("" without a price)."""
+    if money is None or money["expected_gross_margin"] is None:
+        return ""
+    return (f"; expected gross margin {money['expected_gross_margin']:,.0f}, stock-out risk "
+            f"{money['stockout_probability']:.0%}, expected leftover {money['expected_leftover_units']:,.0f} "
+            f"(newsvendor buy {money['newsvendor_buy_quantity']:,})")
+
+
 def _order_accepted(proposal, who):
     order = proposal[0]
     return (f"Manufacturing order accepted by {who}: {order['manufacturing_qty']:,} units at "
             f"{order['safety_stock_pct']:.0%} safety stock; {order['initial_qty']:,} ship at week 0, "
-            f"{order['holdback_qty']:,} stay at the DC")
+            f"{order['holdback_qty']:,} stay at the DC" + _worth(proposal[2]))
 
 
 def _order_preview(proposal):
     order = proposal[0]
     return (f"Preview: safety stock {order['safety_stock_pct']:.0%} -> manufacturing {order['manufacturing_qty']:,} "
-            f"units ({order['initial_qty']:,} initial / {order['holdback_qty']:,} holdback); not committed")
+            f"units ({order['initial_qty']:,} initial / {order['holdback_qty']:,} holdback)"
+            + _worth(proposal[2]) + "; not committed")
 
 
 MANUFACTURING = ApprovalKind(
@@ -161,11 +171,13 @@ MANUFACTURING = ApprovalKind(
     field="safety_stock_pct", what="the manufacturing order",
     proposed=lambda wf: Allocation.objects.filter(season=wf).values_list("safety_stock_pct", flat=True).first(),
     committed=_committed_allocation, committed_value=lambda allocation: allocation.safety_stock_pct,
-    propose=order_plan, values=lambda proposal: plans.order_view(proposal[0]), preview=_order_preview,
+    propose=order_proposal, values=lambda proposal: {**plans.order_view(proposal[0]), "money": proposal[2]},
+    preview=_order_preview,
     commit=_commit_order, accepted=_order_accepted,
     body=lambda wf, allocation, replayed: accepted_body(wf, allocation, replayed=replayed),
     preview_body=lambda proposal: {"order": plans.order_view(proposal[0]),
-                                   "clusters": plans.cluster_allocations(proposal[1]["clusters"])},
+                                   "clusters": plans.cluster_allocations(proposal[1]["clusters"]),
+                                   "money": proposal[2]},
 )
 
 

@@ -5,10 +5,14 @@ from agents.season_tools import ToolError, allocate_to_stores, size_manufacturin
 from mlpipeline import limits
 from planning.errors import Conflict, Invalid
 from planning.models import Run, StoreCluster
+from planning.selectors.economics import buy_view, season_demand, season_economics
 from planning.services import allocation as plans
 from planning.services import forecasting
 
 MANUFACTURING_OPTIONS = ["modify", "accept"]
+MONEY_FIELDS = ("unit_price", "unit_cost", "salvage_value", "service_level", "economics_defaults",
+                "newsvendor_buy_quantity", "stockout_probability", "expected_units_sold", "expected_leftover_units",
+                "expected_gross_margin", "demand_p10", "demand_median", "demand_p90")
 
 
 def demand_inputs(category, params):
@@ -33,10 +37,24 @@ def inventory_inputs(category, params, safety_stock_pct=None):
             "safety_stock_pct": safety_stock_pct}
 
 
+def money_view(season, forecast_total, manufacturing_qty):
+    """What the buy is worth (SPEC §13): the season's economics, the newsvendor buy for its demand
+    distribution, and for ``manufacturing_qty`` the stock-out probability, expected leftover and
+    expected gross margin. Every field None when the season has no price (none set and no
+    revenue in the history), with ``money_note`` saying so."""
+    money = season_economics(season)
+    if money is None:
+        return {**dict.fromkeys(MONEY_FIELDS),
+                "money_note": "No unit price: set unit_price (the history has no revenue)."}
+    view = buy_view(money, season_demand(season, forecast_total), manufacturing_qty)
+    return {**{key: view[key] for key in MONEY_FIELDS}, "money_note": None}
+
+
 def manufacturing_approval_data(season, inventory_outputs):
     """The data of the manufacturing approval (human_input_required, the status endpoint)."""
     order, plan = inventory_outputs["order"], inventory_outputs["allocation"]
     return {
+        **money_view(season, order["demand"], order["manufacturing_qty"]),
         "forecast_total": order["demand"],
         "demand_units": plan["demand_units"],
         "replenishment_strategy": season.parameters["replenishment_strategy"],
@@ -71,6 +89,12 @@ def order_plan(season, safety_stock_pct):
     except ToolError as exc:
         raise Invalid(str(exc)) from exc
     return order, plan
+
+
+def order_proposal(season, safety_stock_pct):
+    """The approval's proposal at a safety stock: (order, store plan, what the buy is worth)."""
+    order, plan = order_plan(season, safety_stock_pct)
+    return order, plan, money_view(season, order["demand"], order["manufacturing_qty"])
 
 
 def accepted_body(season, allocation, *, replayed):

@@ -56,6 +56,16 @@ def units(value):
 
 
 @register.filter
+def money(value):
+    """An amount with thousands separators and cents below 100: 412345.6 -> "412,346", 21.5 -> "21.50".
+    No currency sign: the season's prices carry none."""
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+@register.filter
 def signed_units(value):
     """-7247.4 -> "−7,247", 12 -> "+12"."""
     if value is None or value == "":
