@@ -10,8 +10,11 @@ What the engine passes in ``StepContext.inputs`` (and ``previous``), per step:
   avg_weekly_sales_12mo, location_tier, fashion_tier, store_format, region}], ``silhouette``
   (of the stored clustering, or None), ``weighting`` ("equal" | "backtest"), ``cache_key``.
   Outputs: ``forecast``, ``clustering``, ``cluster_split``.
-- ``inventory``: ``stores`` as above and ``safety_stock_pct`` (None = the default for the
-  strategy); ``previous["demand"]`` is the demand outputs. Outputs: ``order``, ``allocation``.
+- ``inventory``: ``stores`` as above, ``safety_stock_pct`` (None = the default for the
+  strategy), ``economics`` (``{unit_price, unit_cost, salvage_value, economics_defaults}`` or
+  None without a price) and ``demand_errors`` (past season-total relative errors);
+  ``previous["demand"]`` is the demand outputs. Outputs: ``order``, ``allocation``, ``money``
+  (None without economics).
 - ``pricing``: nothing beyond the parameters. Outputs: ``checkpoint``.
 - ``reforecast``: ``plan_weekly`` (current baseline, weeks 1..H), ``original_weekly`` /
   ``original_lower`` / ``original_upper`` (the pre-season plan and its 80% bounds, weeks 1..H),
@@ -25,7 +28,7 @@ What the engine passes in ``StepContext.inputs`` (and ``previous``), per step:
 """
 from __future__ import annotations
 
-from agents import demand_tools
+from agents import demand_tools, money_tools
 from agents import season_tools as tools
 from agents.orchestration import (
     DEMAND,
@@ -132,7 +135,39 @@ def _inventory(ctx: StepContext, say) -> tuple[dict, str]:
         summary += f" Largest initial shipment: {biggest['store_id']} {biggest['initial_qty']:,} units."
     if params["replenishment_strategy"] == "none" and holdback > 0:
         summary += " Note: replenishment is none, so held-back units will not ship unless the plan changes."
-    return {"order": order, "allocation": allocation}, summary
+    if inputs.get("economics"):
+        say("Pricing the buy")
+    money = money_tools.money_of_the_buy(inputs, params, order, allocation, [w["units"] for w in forecast["weekly"]])
+    if money:
+        summary += " " + money_summary(money)
+    return {"order": order, "allocation": allocation, "money": money}, summary
+
+
+def money_summary(money: dict) -> str:
+    """The buy in money terms (SPEC §13), from ``money_tools.money_of_the_buy``."""
+    buy, runs = money["buy"], {s["name"]: s for s in money["simulation"]["scenarios"]}
+    defaults = buy["economics_defaults"]
+    text = (f"Money: price {buy['unit_price']:,.2f}, cost {buy['unit_cost']:,.2f}, salvage {buy['salvage_value']:,.2f}"
+            + (f" ({', '.join(d.replace('_', ' ') for d in defaults)} by default)" if defaults else "")
+            + f", so each unit short costs {buy['unit_price'] - buy['unit_cost']:,.2f} and each left over "
+            f"{buy['unit_cost'] - buy['salvage_value']:,.2f}: the service level is {buy['service_level']:.0%} and "
+            f"the newsvendor buy {buy['newsvendor_buy_quantity']:,} units (season demand 80% range "
+            f"{buy['demand_p10']:,.0f}-{buy['demand_p90']:,.0f}). Against season demand at full price, the proposed "
+            f"{buy['manufacturing_qty']:,}: "
+            f"stock-out risk {buy['stockout_probability']:.0%}, expected leftover {buy['expected_leftover_units']:,.0f}, "
+            f"expected gross margin {buy['expected_gross_margin']:,.0f}.")
+    proposed = runs["proposed"]
+    text += (f" Simulated {money['simulation']['paths']:,} seasons store by store (stock-outs at empty stores, "
+             "DC replenishment, the markdown rule, salvage): margin "
+             f"{proposed['expected_gross_margin']:,.0f} (P10 {proposed['gross_margin_p10']:,.0f}, "
+             f"P90 {proposed['gross_margin_p90']:,.0f}), {proposed['expected_leftover_units']:,.0f} left over")
+    if "newsvendor" in runs:
+        other = runs["newsvendor"]
+        text += (f"; the newsvendor buy {other['manufacturing_qty']:,}: margin {other['expected_gross_margin']:,.0f} "
+                 f"(P10 {other['gross_margin_p10']:,.0f}, P90 {other['gross_margin_p90']:,.0f}), "
+                 f"{other['expected_leftover_units']:,.0f} left over; higher expected margin: "
+                 f"{money['simulation']['recommended']}")
+    return text + "."
 
 
 def _pricing(ctx: StepContext, say) -> tuple[dict, str]:

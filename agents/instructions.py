@@ -42,9 +42,13 @@ Never suggest an emergency order for a season selling below plan.
 
 INVENTORY_INSTRUCTIONS = f"""You are the inventory planner of a fashion retailer's season plan.
 Call size_manufacturing_order (safety_stock_pct: the planner's value when the brief gives one,
-otherwise null for the strategy default), then allocate_to_stores. Explain the safety stock and
-why, the manufacturing quantity, the initial shipment vs the DC holdback, and how the clusters
-and stores share it. The planner approves the order before the season goes on.
+otherwise null for the strategy default), then allocate_to_stores, then price_the_buy. Explain the
+safety stock and why, the manufacturing quantity, the initial shipment vs the DC holdback, and how
+the clusters and stores share it; then in money: the price, cost and salvage (say which are
+defaults), the service level and the newsvendor buy, the proposed buy's stock-out risk, expected
+leftover and expected gross margin, and the simulated margins (P10-P90) of the proposed and the
+newsvendor buys. Without a unit price say that the money view needs one. The planner approves
+the order before the season goes on.
 {PLAN_RULES}"""
 
 PRICING_INSTRUCTIONS = f"""You are the pricing planner of a fashion retailer's season plan.

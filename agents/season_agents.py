@@ -35,12 +35,14 @@ from agents import (
     ToolInputGuardrailData,
     ToolOutputGuardrailData,
     Usage,
+    demand_tools,
     function_tool,
     handoff,
+    money_tools,
     output_guardrail,
+    season_tools,
     tool_output_guardrail,
 )
-from agents import demand_tools, season_tools
 from agents.guardrails import plan_violations
 from agents.instructions import (
     DEMAND_INSTRUCTIONS,
@@ -246,6 +248,28 @@ async def allocate_to_stores(wrapper: RunContextWrapper[SeasonRunContext]) -> st
                    store_count=len(allocation["stores"]), largest_initial_store=largest)
 
 
+@_season_tool(INVENTORY)
+async def price_the_buy(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
+    """What the sized order is worth (no-op without a unit price): season demand is log-normal
+    around the forecast with the width of past season-total errors; the newsvendor buy is its
+    quantile at the service level (price - cost) / (price - salvage); for the proposed buy the
+    stock-out probability, expected leftover and expected gross margin; then the proposed and
+    the newsvendor buys simulated through the stores (2,000 seeded seasons: stock-outs,
+    markdown, salvage), margins with their P10-P90. Needs the allocation first."""
+    ctx = wrapper.context
+    if message := _first_call(ctx, "allocation"):
+        return message
+    if ctx.inputs.get("economics"):
+        ctx.say("Pricing the buy")
+    forecast = ctx.previous[DEMAND]["forecast"]
+    money = await ctx.work(money_tools.money_of_the_buy, ctx.inputs, ctx.parameters, ctx.outputs["order"],
+                           ctx.outputs["allocation"], [w["units"] for w in forecast["weekly"]])
+    ctx.outputs["money"] = money
+    if money is None:
+        return _digest(money=None, reason="no unit price: the season has none and the history has no revenue")
+    return _digest(buy=money["buy"], simulation=money["simulation"])
+
+
 @_season_tool(PRICING)
 async def schedule_markdown_checkpoint(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
     """Schedule the markdown checkpoint from the season parameters: after week
@@ -325,6 +349,7 @@ TOOL_FOR_OUTPUT = {
     "cluster_split": split_forecast_to_clusters.name,
     "order": size_manufacturing_order.name,
     "allocation": allocate_to_stores.name,
+    "money": price_the_buy.name,
     "checkpoint": schedule_markdown_checkpoint.name,
     "refit": refit_forecast_on_actuals.name,
     "refit_error": refit_forecast_on_actuals.name,
@@ -334,7 +359,7 @@ TOOL_FOR_OUTPUT = {
 }
 STEP_OUTPUTS = {
     DEMAND: ("forecast", "clustering", "cluster_split"),
-    INVENTORY: ("order", "allocation"),
+    INVENTORY: ("order", "allocation", "money"),
     PRICING: ("checkpoint",),
     REFORECAST: ("refit", "refit_error", "reforecast", "coverage"),
     MARKDOWN: ("markdown",),
@@ -378,7 +403,7 @@ INVENTORY_AGENT = Agent[SeasonRunContext](
     handoff_description="Sizes the manufacturing order, splits initial shipment and DC holdback, "
                         "allocates to stores.",
     instructions=INVENTORY_INSTRUCTIONS,
-    tools=[size_manufacturing_order, allocate_to_stores],
+    tools=[size_manufacturing_order, allocate_to_stores, price_the_buy],
     output_guardrails=[_step_is_complete, _plan_is_possible],
 )
 

@@ -78,7 +78,7 @@ def well_behaved(step: str, *, safety_stock_pct: float | None = None, elasticity
                  call_tools("split_forecast_to_clusters")],
         INVENTORY: [handoff_to(INVENTORY_AGENT),
                     call_tools(("size_manufacturing_order", {"safety_stock_pct": safety_stock_pct})),
-                    call_tools("allocate_to_stores")],
+                    call_tools("allocate_to_stores"), call_tools("price_the_buy")],
         PRICING: [handoff_to(PRICING_AGENT), call_tools("schedule_markdown_checkpoint")],
         REFORECAST: [handoff_to(DEMAND_AGENT), call_tools("refit_forecast_on_actuals"),
                      call_tools("update_remaining_forecast")],

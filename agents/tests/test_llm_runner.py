@@ -159,7 +159,8 @@ def test_inventory_vectors_and_the_tools_each_agent_sees(use_model):
     assert [h.tool_name for h in orchestrator_call.handoffs] == ["transfer_to_inventory"]
     assert not orchestrator_call.tools
     for call in inventory_calls:
-        assert sorted(tool.name for tool in call.tools) == ["allocate_to_stores", "size_manufacturing_order"]
+        assert sorted(tool.name for tool in call.tools) == ["allocate_to_stores", "price_the_buy",
+                                                             "size_manufacturing_order"]
 
 
 @pytest.mark.slow
@@ -179,6 +180,7 @@ def test_a_tool_called_too_early_tells_the_model_what_comes_first(use_model):
         call_tools("allocate_to_stores"),
         call_tools(("size_manufacturing_order", {"safety_stock_pct": None})),
         call_tools("allocate_to_stores"),
+        call_tools("price_the_buy"),
         answer("Ordered and allocated."),
     ]))
     ctx = step_context(INVENTORY)
@@ -282,7 +284,7 @@ def test_answer_without_the_tools_trips_the_guardrail(use_model):
     outcome = run_with_fallback(step_context(INVENTORY))
 
     assert outcome.fallback_reason == ("GuardrailTripped: step_is_complete: required tools not called: "
-                                       "size_manufacturing_order, allocate_to_stores")
+                                       "size_manufacturing_order, allocate_to_stores, price_the_buy")
     assert outcome.usage == usage_of(2)
 
 
@@ -364,6 +366,7 @@ def test_openai_client_against_a_local_compatible_server(fake_chat_server):  # n
         ChatTurn.calling("transfer_to_inventory"),
         ChatTurn.calling(("size_manufacturing_order", {"safety_stock_pct": None})),
         ChatTurn.calling("allocate_to_stores"),
+        ChatTurn.calling("price_the_buy"),
         ChatTurn.answering("Safety stock 20% for weekly replenishment: 9,600 units, 5,280 ship at week 0."),
     )
     ctx = step_context(INVENTORY)
@@ -374,7 +377,7 @@ def test_openai_client_against_a_local_compatible_server(fake_chat_server):  # n
     assert outcome.runner == "llm", outcome.fallback_reason
     assert plan(outcome.outputs) == plan(rule_based(ctx).outputs)
     assert outcome.summary.startswith("Safety stock 20% for weekly replenishment")
-    assert outcome.usage == {"requests": 4, "input_tokens": 1_200, "output_tokens": 80, "total_tokens": 1_280}
+    assert outcome.usage == {"requests": 5, "input_tokens": 1_500, "output_tokens": 100, "total_tokens": 1_600}
     first = fake_chat_server.requests[0]
     assert first["model"] == "fake-model"
     assert [tool["function"]["name"] for tool in first["tools"]] == ["transfer_to_inventory"]

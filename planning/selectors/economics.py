@@ -1,26 +1,25 @@
 """A season's money (SPEC §13), read from what is stored: its economics (price, cost, salvage: the
-planner's, else the defaults from the category history), its season demand as a distribution,
-the plan the simulator varies around, and what a buy of the season is worth.
+planner's, else the defaults from the category history), the errors that give season demand its
+width, season demand as a distribution, and the plan the simulator varies around.
 
-Reads only. The manufacturing approval's money view, the scenario comparison and the agents'
-explanations all start here, so a number shown in one is the number in the others.
+Reads only. The manufacturing approval, the scenario comparison and the agents' money tools
+(agents.money_tools) all take their inputs from here, so a number shown in one is the number in
+the others.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import numpy as np
 from django.db.models import Sum
 
+from agents.money_tools import simulator_plan_of
 from mlpipeline.economics import (
     Economics,
     LogNormalDemand,
-    buy_outcomes,
     default_economics,
-    newsvendor_buy,
     season_demand_distribution,
     season_total_errors,
 )
-from mlpipeline.simulator import ClusterSplit, SeasonPlan
+from mlpipeline.simulator import SeasonPlan
 from planning.models import Allocation, HistoricalSale
 from planning.services import forecasting
 
@@ -57,61 +56,42 @@ def history_unit_price(category_id, season_start) -> float | None:
 
 
 def season_economics(season) -> SeasonEconomics | None:
-    """The season's economics: the planner's ``unit_price``, ``unit_cost`` and ``salvage_value``
-    where set, else SPEC §13's defaults (the history's price, 0.45 x price, 0.20 x price). None
-    when no price is set and the history has no revenue to take it from."""
-    params = season.parameters or {}
-    price = params.get("unit_price") or history_unit_price(season.category_id, params["season_start_date"])
+    """The season's economics (``economics_for`` its category and parameters)."""
+    return economics_for(season.category_id, season.parameters)
+
+
+def economics_for(category_id, params) -> SeasonEconomics | None:
+    """The planner's ``unit_price``, ``unit_cost`` and ``salvage_value`` where set in ``params``,
+    else SPEC §13's defaults (the history's price, 0.45 x price, 0.20 x price). None when no
+    price is set and the history has no revenue to take it from."""
+    price = params.get("unit_price") or history_unit_price(category_id, params["season_start_date"])
     if not price:
         return None
     economics = default_economics(float(price), params.get("unit_cost"), params.get("salvage_value"))
     return SeasonEconomics(economics, tuple(f for f in ECONOMICS_FIELDS if params.get(f) in (None, "")))
 
 
+def demand_errors(category_id, params) -> list[float]:
+    """Relative errors of the season-length totals forecast at rolling origins inside the
+    category history (mlpipeline.economics.season_total_errors): the width of season demand."""
+    history = forecasting.history_weekly(category_id, params["season_start_date"])
+    if not len(history):
+        return []
+    return [float(e) for e in season_total_errors(history, horizon=int(params["forecast_horizon_weeks"]))]
+
+
 def season_demand(season, forecast_total: float) -> LogNormalDemand:
-    """Season demand as a distribution around ``forecast_total``: log-normal, its width from the
-    errors of 12-week totals forecast at rolling origins inside the category history
-    (mlpipeline.economics: pooled with a prior, floored), never an assumed width alone."""
-    params = season.parameters
-    history = forecasting.history_weekly(season.category_id, params["season_start_date"])
-    errors = season_total_errors(history, horizon=int(params["forecast_horizon_weeks"])) if len(history) else ()
-    return season_demand_distribution(float(forecast_total), errors)
+    """Season demand as a distribution around ``forecast_total``: log-normal, its width from
+    ``demand_errors`` pooled with a prior and floored (mlpipeline.economics), never an assumed
+    width alone."""
+    return season_demand_distribution(float(forecast_total), demand_errors(season.category_id, season.parameters))
 
 
 def simulator_plan(allocation: Allocation, weekly_forecast) -> SeasonPlan:
-    """The plan the simulator varies around: the allocation's clusters and store factors (its
-    rounding), stores in store-id order, and the weekly forecast curve. Shares and factors are
-    stored to 6 decimals, so on a near-tie a unit may go to another store than the engine's."""
-    rows = list(allocation.stores.order_by("store_id").values_list("store_id", "cluster_id", "factor"))
-    positions: dict[str, list[int]] = {}
-    for i, (_, cluster, _) in enumerate(rows):
-        positions.setdefault(cluster, []).append(i)
-    clusters = tuple(
-        ClusterSplit(share=float(c["share"]), stores=tuple(positions.get(c["cluster_id"], ())),
-                     factors=tuple(float(rows[i][2]) for i in positions.get(c["cluster_id"], ())))
-        for c in allocation.cluster_totals if positions.get(c["cluster_id"]))
-    shares = np.zeros(len(rows))
-    for cluster in clusters:
-        for i, factor in zip(cluster.stores, cluster.factors):
-            shares[i] = cluster.share * factor
-    return SeasonPlan(weekly_forecast=np.asarray(weekly_forecast, float), store_shares=shares,
-                      store_ids=tuple(r[0] for r in rows), clusters=clusters)
-
-
-def buy_view(money: SeasonEconomics, demand: LogNormalDemand, manufacturing_qty: int) -> dict:
-    """What a buy is worth against season demand (closed form): SPEC §13's approval fields."""
-    outcome = buy_outcomes(manufacturing_qty, demand, money.economics)
-    return {
-        **money.as_dict(),
-        "newsvendor_buy_quantity": newsvendor_buy(demand, money.economics),
-        "manufacturing_qty": int(manufacturing_qty),
-        "stockout_probability": round(outcome.stockout_probability, 4),
-        "expected_units_sold": round(outcome.expected_units_sold, 1),
-        "expected_leftover_units": round(outcome.expected_leftover_units, 1),
-        "expected_gross_margin": round(outcome.expected_gross_margin, 2),
-        "demand_p10": round(demand.ppf(0.1), 1),
-        "demand_median": round(demand.ppf(0.5), 1),
-        "demand_p90": round(demand.ppf(0.9), 1),
-        "demand_sigma": round(demand.sigma, 4),
-        "demand_errors_used": demand.errors_used,
-    }
+    """The plan the simulator varies around (agents.money_tools.simulator_plan_of): the stored
+    allocation's clusters and store factors, stores in store-id order, and the weekly forecast
+    curve. Shares and factors are stored to 6 decimals, so on a near-tie a unit may go to
+    another store than the engine's."""
+    stores = [{"store_id": store_id, "cluster_id": cluster_id, "factor": factor} for store_id, cluster_id, factor
+              in allocation.stores.order_by("store_id").values_list("store_id", "cluster_id", "factor")]
+    return simulator_plan_of({"stores": stores, "clusters": allocation.cluster_totals}, weekly_forecast)

@@ -1,11 +1,12 @@
 """The pre-season plan behind the manufacturing approval: the inputs of the Demand and Inventory
 steps, the order and store allocation for a safety stock, and what the approval shows."""
+from agents.money_tools import price_the_buy
 from agents.orchestration import DEMAND
 from agents.season_tools import ToolError, allocate_to_stores, size_manufacturing_order
 from mlpipeline import limits
 from planning.errors import Conflict, Invalid
 from planning.models import Run, StoreCluster
-from planning.selectors.economics import buy_view, season_demand, season_economics
+from planning.selectors.economics import demand_errors, economics_for
 from planning.services import allocation as plans
 from planning.services import forecasting
 
@@ -32,29 +33,36 @@ def demand_inputs(category, params):
 
 
 def inventory_inputs(category, params, safety_stock_pct=None):
-    """The INVENTORY step's inputs: the stores with their attributes, and a safety stock if set."""
+    """The INVENTORY step's inputs: the stores with their attributes, a safety stock if set, and
+    the money inputs (economics, past season-total errors)."""
     return {"stores": forecasting.store_rows(category.pk, params["season_start_date"]),
-            "safety_stock_pct": safety_stock_pct}
+            "safety_stock_pct": safety_stock_pct, **money_inputs(category, params)}
 
 
-def money_view(season, forecast_total, manufacturing_qty):
-    """What the buy is worth (SPEC §13): the season's economics, the newsvendor buy for its demand
-    distribution, and for ``manufacturing_qty`` the stock-out probability, expected leftover and
-    expected gross margin. Every field None when the season has no price (none set and no
-    revenue in the history), with ``money_note`` saying so."""
-    money = season_economics(season)
-    if money is None:
+def money_inputs(category, params):
+    """What the money tools need beside the plan: the season's economics (None without a price)
+    and the past season-total errors (the width of season demand)."""
+    money = economics_for(category.pk, params)
+    return {"economics": money.as_dict() if money else None, "demand_errors": demand_errors(category.pk, params)}
+
+
+def money_view(money, forecast_total, manufacturing_qty):
+    """What the buy is worth (SPEC §13; agents.money_tools.price_the_buy) for ``money_inputs``:
+    every field None when the season has no price (none set and no revenue in the history),
+    with ``money_note`` saying so."""
+    if money["economics"] is None:
         return {**dict.fromkeys(MONEY_FIELDS),
                 "money_note": "No unit price: set unit_price (the history has no revenue)."}
-    view = buy_view(money, season_demand(season, forecast_total), manufacturing_qty)
+    view = price_the_buy(manufacturing_qty, forecast_total, money["demand_errors"], money["economics"])
     return {**{key: view[key] for key in MONEY_FIELDS}, "money_note": None}
 
 
 def manufacturing_approval_data(season, inventory_outputs):
     """The data of the manufacturing approval (human_input_required, the status endpoint)."""
     order, plan = inventory_outputs["order"], inventory_outputs["allocation"]
+    money = money_view(money_inputs(season.category, season.parameters), order["demand"], order["manufacturing_qty"])
     return {
-        **money_view(season, order["demand"], order["manufacturing_qty"]),
+        **{key: money.get(key) for key in (*MONEY_FIELDS, "money_note")},
         "forecast_total": order["demand"],
         "demand_units": plan["demand_units"],
         "replenishment_strategy": season.parameters["replenishment_strategy"],
@@ -94,7 +102,8 @@ def order_plan(season, safety_stock_pct):
 def order_proposal(season, safety_stock_pct):
     """The approval's proposal at a safety stock: (order, store plan, what the buy is worth)."""
     order, plan = order_plan(season, safety_stock_pct)
-    return order, plan, money_view(season, order["demand"], order["manufacturing_qty"])
+    money = money_view(money_inputs(season.category, season.parameters), order["demand"], order["manufacturing_qty"])
+    return order, plan, money
 
 
 def accepted_body(season, allocation, *, replayed):

@@ -3,7 +3,6 @@ demand distribution, the simulator's plan from the stored allocation, and a buy'
 import pytest
 from django.db.models import F
 
-from mlpipeline.economics import buy_outcomes
 from mlpipeline.simulator import ZERO_NOISE, Scenario, simulate_season, store_quantities
 from planning.models import HistoricalSale, Season
 from planning.selectors import economics as money
@@ -60,17 +59,3 @@ def test_the_simulator_plan_reproduces_the_stored_store_quantities(planned_seaso
                              Scenario("plan", allocation.manufacturing_qty, allocation.holdback_pct, "none"),
                              paths=100, seed=1, noise=ZERO_NOISE)
     assert result.expected_units_sold <= allocation.manufacturing_qty
-
-
-def test_a_buy_view_states_the_newsvendor_buy_and_the_proposed_buys_risk(planned_season):
-    priced(planned_season)
-    found = money.season_economics(planned_season)
-    demand = money.season_demand(planned_season, 8000.0)
-    view = money.buy_view(found, demand, 9600)
-    outcome = buy_outcomes(9600, demand, found.economics)
-    assert view["stockout_probability"] == pytest.approx(outcome.stockout_probability, abs=1e-4)
-    assert view["expected_gross_margin"] == pytest.approx(outcome.expected_gross_margin, abs=0.01)
-    assert view["demand_p10"] < view["demand_median"] < view["demand_p90"]
-    at_newsvendor = money.buy_view(found, demand, view["newsvendor_buy_quantity"])
-    assert at_newsvendor["stockout_probability"] == pytest.approx(1 - found.economics.critical_ratio, abs=0.01)
-    assert at_newsvendor["expected_gross_margin"] >= view["expected_gross_margin"] - 0.01
