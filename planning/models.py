@@ -612,6 +612,50 @@ class Approval(models.Model):
         ordering = ["created_at"]
 
 
+class ScenarioComparison(models.Model):
+    """One saved scenario comparison (SPEC §13): what-ifs of a season on the same simulated
+    seasons, at the manufacturing approval (the buy) or at the markdown approval (the markdown
+    depth for the rest of the season). Keeps the request, each scenario's SPEC fields with a
+    compact margin distribution for the chart (quantiles and a histogram on shared bins, not the
+    paths), the recommended scenario and the state it was computed at."""
+
+    class Kind(models.TextChoices):
+        MANUFACTURING = "manufacturing"
+        MARKDOWN = "markdown"
+
+    season = models.ForeignKey(Season, on_delete=models.CASCADE, related_name="scenario_comparisons")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    paths = models.PositiveIntegerField()
+    seed = models.PositiveBigIntegerField(default=0)
+    # The scenarios as requested (the planner's fields only; defaults are filled in ``results``).
+    scenarios = models.JSONField(default=list)
+    # [{name, the SPEC fields, settings: {...}, margin_quantiles: [...], margin_histogram: [...]}, ...]
+    results = models.JSONField(default=list)
+    margin_bin_edges = models.JSONField(default=list, blank=True, help_text="Shared bins of margin_histogram")
+    recommended = models.CharField(max_length=64)
+    # The state it was computed at: the forecast version in force, the weeks done, the money.
+    forecast = models.ForeignKey(Forecast, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    forecast_version = models.PositiveSmallIntegerField()
+    week = models.PositiveSmallIntegerField(default=0, help_text="Weeks of actuals behind it (0: pre-season)")
+    economics = models.JSONField(default=dict)
+    demand = models.JSONField(default=dict, help_text="The simulated demand: median, sigma, errors_used")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["season", "-created_at"], name="scenario_season_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["manufacturing", "markdown"]), name="scenario_kind_valid"),
+            models.CheckConstraint(condition=Q(paths__gte=1), name="scenario_paths_positive"),
+        ]
+
+    def __str__(self):
+        return f"Scenario comparison {self.pk} ({self.kind}) of {self.season_id}"
+
+
 class ApiToken(models.Model):
     """A per-user API token. Only its SHA-256 is stored; the token is shown once at creation."""
 
