@@ -193,8 +193,9 @@ api.add_router("/", workflows.router)
 api.add_router("/", approvals.router)
 api.add_router("/", debug.router)
 
-from planning.api import data, exports, resources  # noqa: E402
+from planning.api import data, exports, resources, scenarios  # noqa: E402
 
 api.add_router("/", data.router)
 api.add_router("/", resources.router)
 api.add_router("/", exports.router)
+api.add_router("/", scenarios.router)

@@ -1,5 +1,6 @@
-"""Per-user rate limit of the costly endpoints: extraction (may call an LLM) and uploads (parse
-and write whole files), on the API and on the pages' forms (planning.views.access.rate_limited).
+"""Per-user rate limit of the costly endpoints: extraction (may call an LLM), uploads (parse
+and write whole files) and scenario comparisons (simulate thousands of seasons), on the API and on the
+pages' forms (planning.views.access.rate_limited).
 
 Each user may make settings.RATE_LIMIT_PER_MINUTE requests per minute to each scope (read per
 request, so tests and operators can change it). Over the limit the API answers 429
@@ -37,3 +38,4 @@ class PerUserRateThrottle(SimpleRateThrottle):
 
 EXTRACTION = PerUserRateThrottle("extraction")
 UPLOADS = PerUserRateThrottle("uploads")
+SCENARIOS = PerUserRateThrottle("scenarios")

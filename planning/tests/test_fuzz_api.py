@@ -88,7 +88,7 @@ def test_schema_documents_the_errors_of_every_operation():
             assert {"401", "503"} <= codes, (method, path)
             if details.get("requestBody"):
                 assert {"400", "413", "422"} <= codes, (method, path)
-            limited = path == "/api/parameters/extract" or path.startswith("/api/data/upload-")
+            limited = path in ("/api/parameters/extract", "/api/scenarios/compare") or path.startswith("/api/data/upload-")
             assert ("429" in codes) == limited, (method, path)
 
 
@@ -108,6 +108,10 @@ READS = [
     ("/api/exports/allocations/{forecast_id}.csv", {"forecast_id"}),
     ("/api/exports/replenishments/{forecast_id}.csv", {"forecast_id"}),
     ("/api/exports/variance/{forecast_id}.csv", {"forecast_id"}),
+    ("/api/exports/allocations/{forecast_id}.xlsx", {"forecast_id"}),
+    ("/api/exports/replenishments/{forecast_id}.xlsx", {"forecast_id"}),
+    ("/api/exports/variance/{forecast_id}.xlsx", {"forecast_id"}),
+    ("/api/workflows/{workflow_id}/scenarios", {"workflow_id"}),
 ]
 
 
