@@ -26,6 +26,11 @@ Conventions, chosen for what a planner expects:
 - Markdown: "week 6", "6th week", "after 6 weeks", "6 weeks in" -> 6; "halfway"/"midseason" ->
   horizon // 2; "4 weeks before the end" / "last 4 weeks" -> horizon - 4; a markdown date -> the
   season week containing it; "no markdowns" -> null.
+- Money (SPEC §13, optional): unit price, unit cost and salvage value, read next to a money word
+  or verb, or with a currency before one ("$49 retail, $21 cost", "sells at $35", "salvage $5 a
+  unit"); the number is kept, whatever the currency (``agents.extraction_rules.money``). Not
+  stated -> the defaults, chosen with the category (planning.selectors.economics). They never
+  count in ``missing`` or in the confidence, which are about the seven planning fields.
 - Explicit out-of-range values raise ParameterError naming the field; nothing is clamped.
 """
 from __future__ import annotations
@@ -37,8 +42,17 @@ from typing import Any, Literal
 
 from agents.extraction_rules import fields
 from agents.extraction_rules.dates import find_dates
+from agents.extraction_rules.money import read_economics
 from agents.extraction_rules.text import PlannerText
-from agents.parameters import PLANNER_FIELDS, ParameterError, SeasonParameters, default_start_date, parse_parameters
+from agents.parameters import (
+    ECONOMICS_FIELDS,
+    PLANNER_FIELDS,
+    ParameterError,
+    SeasonParameters,
+    default_start_date,
+    parse_parameters,
+)
+from mlpipeline.economics import COST_SHARE, SALVAGE_SHARE
 
 Confidence = Literal["high", "medium", "low"]
 Extractor = Literal["rules", "llm"]
@@ -73,14 +87,21 @@ class ExtractionResult:
     stated: frozenset[str]
     usage: TokenUsage | None = None
 
+    @property
+    def economics_stated(self) -> list[str]:
+        """The economics fields the text stated (the others take their defaults)."""
+        return [name for name in ECONOMICS_FIELDS if name in self.stated]
+
     def to_dict(self) -> dict[str, Any]:
-        """The response body of POST /api/parameters/extract."""
+        """The response body of POST /api/parameters/extract (``parameters`` holds the economics
+        only when stated)."""
         return {
             "parameters": self.parameters.model_dump(mode="json"),
             "confidence": self.confidence,
             "reasoning": self.reasoning,
             "extractor": self.extractor,
             "missing": list(self.missing),
+            "economics_stated": self.economics_stated,
         }
 
     def with_note(self, note: str) -> ExtractionResult:
@@ -120,11 +141,12 @@ def assemble_result(
     if values.get("markdown_checkpoint_week", 0) is None and "markdown_threshold" not in values:
         values["markdown_threshold"] = None
         sources["markdown_threshold"] = "not needed without a markdown checkpoint"
-    stated = frozenset(name for name in values if name in PLANNER_FIELDS)
+    stated = frozenset(name for name in values if name in (*PLANNER_FIELDS, *ECONOMICS_FIELDS))
     data = {"season_start_date": default_start_date(reference_date), **values}
     parameters = parse_parameters(data)
     missing = [name for name in PLANNER_FIELDS if name not in stated]
     lines = [_explain(name, parameters, sources.get(name)) for name in PLANNER_FIELDS]
+    lines += [_explain_money(name, parameters, sources.get(name)) for name in ECONOMICS_FIELDS]
     lines.insert(
         2,
         f"Season end: {parameters.season_end_date.isoformat()} (derived: start + "
@@ -148,6 +170,14 @@ _LABELS = {
     "dc_holdback_percentage": "DC holdback",
     "markdown_checkpoint_week": "Markdown checkpoint",
     "markdown_threshold": "Markdown threshold",
+    "unit_price": "Unit price",
+    "unit_cost": "Unit cost",
+    "salvage_value": "Salvage value",
+}
+_MONEY_DEFAULTS = {
+    "unit_price": "the category's revenue / units over the last 52 weeks of history",
+    "unit_cost": f"{COST_SHARE:g} x the unit price",
+    "salvage_value": f"{SALVAGE_SHARE:g} x the unit price, per unit left at the season's end",
 }
 
 
@@ -176,6 +206,13 @@ def _explain(name: str, parameters: SeasonParameters, source: str | None) -> str
     return f"{_LABELS[name]}: {shown} ({why})."
 
 
+def _explain_money(name: str, parameters: SeasonParameters, source: str | None) -> str:
+    value = getattr(parameters, name)
+    if value is None:
+        return f"{_LABELS[name]}: default ({_MONEY_DEFAULTS[name]})."
+    return f"{_LABELS[name]}: {value:,.2f} (stated: {source or 'given'})."
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------
@@ -185,6 +222,7 @@ def extract_parameters(text: str, reference_date: date) -> ExtractionResult:
     """Read SeasonParameters from a planner's text; raises ParameterError for explicit bad values."""
     planner_text = PlannerText(check_user_input(text))
     found = fields.Findings()
+    read_economics(planner_text, found)
     mentions = find_dates(planner_text, reference_date)
     fields.read_replenishment(planner_text, found)
     fields.read_markdown_checkpoint(planner_text, found)

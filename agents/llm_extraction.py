@@ -15,19 +15,15 @@ from typing import Any
 
 import openai
 
-from agents.extraction import (
-    ExtractionResult,
-    TokenUsage,
-    assemble_result,
-    extract_parameters,
-)
-from agents.parameters import PLANNER_FIELDS, REPLENISHMENT_STRATEGIES
+from agents.extraction import ExtractionResult, TokenUsage, assemble_result, extract_parameters
+from agents.parameters import ECONOMICS_FIELDS, PLANNER_FIELDS, REPLENISHMENT_STRATEGIES
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT_SECONDS = 20.0
 NULLABLE_FIELDS = ("markdown_checkpoint_week", "markdown_threshold")
+ANSWER_FIELDS = (*PLANNER_FIELDS, *ECONOMICS_FIELDS)
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -38,14 +34,18 @@ ANSWER_SCHEMA: dict[str, Any] = {
         "dc_holdback_percentage": {"type": ["number", "null"], "description": "Share kept at the DC, 0..1."},
         "markdown_checkpoint_week": {"type": ["integer", "null"], "description": "Season week of the markdown check."},
         "markdown_threshold": {"type": ["number", "null"], "description": "Target sell-through, 0..1."},
+        "unit_price": {"type": ["number", "null"], "description": "Retail price per unit, the number only."},
+        "unit_cost": {"type": ["number", "null"], "description": "What a unit costs the retailer, the number only."},
+        "salvage_value": {"type": ["number", "null"],
+                          "description": "What a unit left at the season's end still brings, the number only."},
         "stated_fields": {
             "type": "array",
-            "items": {"type": "string", "enum": list(PLANNER_FIELDS)},
+            "items": {"type": "string", "enum": list(ANSWER_FIELDS)},
             "description": "The fields the planner's text determines (including an explicit 'no markdowns').",
         },
         "reasoning": {"type": "string", "description": "One short sentence per stated field: which words gave it."},
     },
-    "required": [*PLANNER_FIELDS, "stated_fields", "reasoning"],
+    "required": [*ANSWER_FIELDS, "stated_fields", "reasoning"],
     "additionalProperties": False,
 }
 RESPONSE_FORMAT: dict[str, Any] = {
@@ -74,6 +74,10 @@ Conventions:
   horizon // 2; "4 weeks before the end" -> horizon - 4; "no markdowns" -> null, and list
   markdown_checkpoint_week in stated_fields.
 - markdown_threshold: the target sell-through as a fraction (60% -> 0.6).
+- unit_price, unit_cost, salvage_value: money per unit, the number only, whatever the currency
+  ("$49 retail" -> unit_price 49; "costs us $15" / "unit cost 15" -> unit_cost 15; "salvage $5",
+  "clearance value of 5" -> salvage_value 5). Only amounts the text names as price, cost or salvage;
+  never a count of units, a percentage or a budget.
 """
 
 
@@ -184,17 +188,18 @@ def _read_answer(response: Any) -> dict[str, Any]:
     answer = json.loads(message.content or "")
     if not isinstance(answer, dict):
         raise ValueError("the answer is not a JSON object")
-    unknown = set(answer.get("stated_fields", [])) - set(PLANNER_FIELDS)
+    unknown = set(answer.get("stated_fields", [])) - set(ANSWER_FIELDS)
     if unknown:
         raise ValueError(f"unknown stated_fields {sorted(unknown)}")
     return answer
 
 
 def _stated_values(answer: dict[str, Any]) -> dict[str, Any]:
-    """The values of the fields the model says were stated; null only counts for the markdown fields."""
+    """The values of the fields the model says were stated; null only counts for the markdown fields
+    (an answer without the economics keys is read as not stating them)."""
     values: dict[str, Any] = {}
     for name in answer["stated_fields"]:
-        value = answer[name]
+        value = answer.get(name) if name in ECONOMICS_FIELDS else answer[name]
         if value is None and name not in NULLABLE_FIELDS:
             continue
         values[name] = date.fromisoformat(value) if name == "season_start_date" else value

@@ -7,3 +7,4 @@ SAFETY_STOCK_RANGE = (0.10, 0.30)  # the share added to forecast demand in the m
 ELASTICITY_RANGE = (1.0, 3.0)  # markdown = gap x elasticity
 DEFAULT_ELASTICITY = 2.0
 MAX_MARKDOWN = 0.40
+MAX_UNIT_MONEY = 1_000_000.0  # a season's unit price, cost or salvage value (SPEC §13), in the season's currency

@@ -193,8 +193,9 @@ def test_reasoning_explains_every_field() -> None:
 
 def test_to_dict_has_the_api_shape() -> None:
     body = extract_parameters(SPEC_TEXT, REFERENCE).to_dict()
-    assert set(body) == {"parameters", "confidence", "reasoning", "extractor", "missing"}
-    assert len(body["parameters"]) == 7
+    assert set(body) == {"parameters", "confidence", "reasoning", "extractor", "missing", "economics_stated"}
+    assert len(body["parameters"]) == 7  # the economics only when stated
+    assert body["economics_stated"] == []
     assert body["parameters"]["season_end_date"] == "2025-05-23"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from agents.extraction import TokenUsage, extract_parameters
 from agents.llm_extraction import LLMExtractionError, extract, extract_with_llm
-from agents.parameters import PLANNER_FIELDS, ParameterError
+from agents.parameters import ECONOMICS_FIELDS, PLANNER_FIELDS, ParameterError
 from agents.tests.fake_openai import FakeOpenAIServer, FakeReply, fake_openai_server  # noqa: F401 (fixture)
 
 REFERENCE = date(2025, 1, 15)
@@ -62,7 +62,8 @@ def test_request_asks_for_strict_structured_output_at_temperature_zero(fake_open
     assert request["response_format"]["type"] == "json_schema"
     assert request["response_format"]["json_schema"]["strict"] is True
     schema = request["response_format"]["json_schema"]["schema"]
-    assert set(schema["required"]) == {*PLANNER_FIELDS, "stated_fields", "reasoning"}
+    assert set(schema["required"]) == {*PLANNER_FIELDS, *ECONOMICS_FIELDS, "stated_fields", "reasoning"}
+    assert set(schema["properties"]["stated_fields"]["items"]["enum"]) == {*PLANNER_FIELDS, *ECONOMICS_FIELDS}
     user_message = request["messages"][-1]["content"]
     assert "2025-01-15 (Wednesday)" in user_message
     assert SPEC_TEXT in user_message
@@ -86,6 +87,33 @@ def test_stated_fields_drive_defaults_confidence_and_missing(fake_openai_server:
     assert result.parameters.replenishment_strategy == "weekly"
     assert result.parameters.dc_holdback_percentage == 0.45
     assert result.parameters.markdown_checkpoint_week is None
+
+
+def test_the_model_reads_the_economics(fake_openai_server: FakeOpenAIServer) -> None:
+    answer = {**SPEC_ANSWER, "unit_price": 49.0, "unit_cost": 21.0, "salvage_value": None,
+              "stated_fields": [*PLANNER_FIELDS, "unit_price", "unit_cost"]}
+    fake_openai_server.script(FakeReply.answer(answer))
+    result = _extract(fake_openai_server, SPEC_TEXT + " $49 retail, $21 cost.")
+    assert result.extractor == "llm"
+    assert (result.parameters.unit_price, result.parameters.unit_cost, result.parameters.salvage_value) == (
+        49.0, 21.0, None)
+    assert result.economics_stated == ["unit_price", "unit_cost"]
+    assert result.missing == [] and result.confidence == "high"  # the economics are not counted there
+
+
+def test_an_answer_without_the_economics_keys_states_none(fake_openai_server: FakeOpenAIServer) -> None:
+    fake_openai_server.script(FakeReply.answer(SPEC_ANSWER))  # an answer in the schema before #15
+    result = _extract(fake_openai_server)
+    assert result.extractor == "llm" and result.economics_stated == []
+
+
+def test_impossible_economics_from_the_model_fall_back_to_rules(fake_openai_server: FakeOpenAIServer) -> None:
+    answer = {**SPEC_ANSWER, "unit_price": 20.0, "unit_cost": 30.0, "salvage_value": None,
+              "stated_fields": [*PLANNER_FIELDS, "unit_price", "unit_cost"]}
+    fake_openai_server.script(FakeReply.answer(answer))
+    result = _extract(fake_openai_server)
+    assert result.extractor == "rules"
+    assert "unit_cost" in result.reasoning.splitlines()[-1]
 
 
 def test_invalid_json_falls_back_to_rules(fake_openai_server: FakeOpenAIServer) -> None:
