@@ -223,6 +223,7 @@ WRITES = {
     "/api/workflows/reforecast": ("planner", {"workflow_id": "{season}"}),
     "/api/approvals/manufacturing": ("planner", {"workflow_id": "{season}", "action": "accept"}),
     "/api/approvals/markdown": ("planner", {"workflow_id": "{season}", "action": "accept"}),
+    "/api/scenarios/compare": ("planner", {"workflow_id": "{season}", "scenarios": [{"name": "a"}], "paths": 100}),
     "/api/agents/demand/forecast": ("staff", {"category_id": "womens_dresses", "parameters": PARAMS}),
     "/api/agents/inventory/allocate": ("staff", {"category_id": "womens_dresses", "parameters": PARAMS}),
     "/api/agents/pricing/analyze": ("staff", {"units_sold": 50, "manufacturing_qty": 100}),
@@ -237,7 +238,7 @@ WRITES = {
 def endpoints(demo_stores, planner):
     """Every operation as (method, url, payload, needed role), with the ids of a real season."""
     season, forecast = make_season(planner)
-    ids = {"workflow_id": str(season.pk), "forecast_id": str(forecast.pk), "week_number": "1"}
+    ids = {"workflow_id": str(season.pk), "forecast_id": str(forecast.pk), "week_number": "1", "comparison_id": "1"}
     found = []
     for method, template in _operations():
         url = template.format(**ids)
