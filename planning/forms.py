@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils import timezone
 
-from agents.parameters import PLANNER_FIELDS, ParameterError, parse_parameters
+from agents.parameters import ECONOMICS_FIELDS, PLANNER_FIELDS, ParameterError, parse_parameters
 from mlpipeline.limits import ELASTICITY_RANGE, SAFETY_STOCK_RANGE
 from planning.errors import Invalid, PayloadTooLarge
 
@@ -183,11 +183,13 @@ REQUIRED = {"required": "Required."}
 
 class SeasonCardForm(PageForm):
     """The confirmation card: the six fields a planner states (percent inputs as fractions, blanks
-    as None), judged by parse_parameters as the API's are, and the extraction's metadata carried
-    along unchanged (start_forecast checks it on confirm)."""
+    as None) and the season's optional economics (money per unit; blank: the default), judged by
+    parse_parameters as the API's are, and the extraction's metadata carried along unchanged
+    (start_forecast checks it on confirm)."""
 
     # The card's visible inputs: a problem with any other field is shown at the top of the card.
-    INPUTS = PLANNER_FIELDS
+    INPUTS = (*PLANNER_FIELDS, *ECONOMICS_FIELDS)
+    CARD_FIELDS = (*PLANNER_FIELDS, *ECONOMICS_FIELDS)
 
     forecast_horizon_weeks = WholeNumberField(error_messages={**REQUIRED, "invalid": "Enter a number."})
     season_start_date = forms.CharField(error_messages=REQUIRED)
@@ -195,6 +197,9 @@ class SeasonCardForm(PageForm):
     dc_holdback_percentage = PercentField(error_messages={**REQUIRED, "invalid": "Enter a number."})
     markdown_checkpoint_week = WholeNumberField(required=False, error_messages={"invalid": "Enter a number."})
     markdown_threshold = PercentField(required=False, error_messages={"invalid": "Enter a number."})
+    unit_price = NumberField(required=False, error_messages={"invalid": "Enter an amount, e.g. 49.99."})
+    unit_cost = NumberField(required=False, error_messages={"invalid": "Enter an amount, e.g. 21.50."})
+    salvage_value = NumberField(required=False, error_messages={"invalid": "Enter an amount, e.g. 5."})
     confidence = forms.CharField(required=False, strip=False)
     reasoning = forms.CharField(required=False, strip=False)
     extractor = forms.CharField(required=False, strip=False)
@@ -203,10 +208,10 @@ class SeasonCardForm(PageForm):
 
     def clean(self):
         cleaned = super().clean()
-        if any(name in self.errors for name in PLANNER_FIELDS):
+        if any(name in self.errors for name in self.CARD_FIELDS):
             return cleaned
         try:
-            parsed = parse_parameters({name: cleaned[name] for name in PLANNER_FIELDS})
+            parsed = parse_parameters({name: cleaned[name] for name in self.CARD_FIELDS})
         except ParameterError as exc:
             if exc.field in self.fields:
                 self.add_error(exc.field, exc.message)
@@ -222,12 +227,12 @@ class SeasonCardForm(PageForm):
         self.is_valid()  # cleans once
         cleaned = self.cleaned_data
         values = {}
-        for name in (*PLANNER_FIELDS, *CARRIED_FIELDS):
+        for name in (*self.CARD_FIELDS, *CARRIED_FIELDS):
             if name in cleaned:
                 values[name] = cleaned[name]
             else:
                 raw = self.data.get(name, "")
-                values[name] = raw.strip() if name in PLANNER_FIELDS else raw
+                values[name] = raw.strip() if name in self.CARD_FIELDS else raw
         if "season_end_date" in cleaned:
             values["season_end_date"] = cleaned["season_end_date"]
         return values
@@ -237,8 +242,11 @@ class SeasonCardForm(PageForm):
         return self.cleaned_data.get("missing", [])
 
     def parameters(self):
-        """What start_forecast takes: the card's values and the fields that were defaulted."""
-        return {**self.card(), "missing": self.missing_fields()}
+        """What start_forecast takes: the card's values (the economics only when set: a blank one
+        takes its default) and the fields that were defaulted."""
+        values = {name: value for name, value in self.card().items()
+                  if name not in ECONOMICS_FIELDS or value not in (None, "")}
+        return {**values, "missing": self.missing_fields()}
 
     def field_errors(self):
         """``{input: message}``, each input's first problem; problems with hidden fields or with the
@@ -258,7 +266,7 @@ class SeasonConfirmForm(SeasonCardForm):
     """Confirm & Run: the card plus the category to plan and the extraction it came from (whether
     they exist, and the extraction is unused, is start_forecast's to say)."""
 
-    INPUTS = (*PLANNER_FIELDS, "category_id")
+    INPUTS = (*PLANNER_FIELDS, *ECONOMICS_FIELDS, "category_id")
 
     category_id = forms.CharField(error_messages={"required": "Choose the category to plan."})
     extraction_id = forms.UUIDField(required=False,

@@ -4,9 +4,10 @@ from ninja import Router
 
 from agents.parameters import ParameterError
 from planning.api.auth import require_role
+from planning.api.extraction_schemas import ExtractOut
 from planning.api.schemas import errors
 from planning.api.throttling import EXTRACTION
-from planning.api.workflow_schemas import ExtractIn, ExtractOut
+from planning.api.workflow_schemas import ExtractIn
 from planning.errors import Invalid
 from planning.roles import PLANNER
 from planning.services import extraction as extractions

@@ -15,6 +15,8 @@ from agents.parameters import (
     MIN_HORIZON_WEEKS,
     ReplenishmentStrategy,
 )
+from mlpipeline.economics import COST_SHARE, SALVAGE_SHARE
+from mlpipeline.limits import MAX_UNIT_MONEY
 from planning.api.schemas import AllocationOut, ClusterShareOut, ForecastOut, MarkdownOut, OrderOut, StrictIn
 from planning.api.upload_schemas import ReforecastOut, StockPositionOut, WeekResultOut
 
@@ -23,9 +25,18 @@ ParameterName = Literal["forecast_horizon_weeks", "season_start_date", "replenis
                         "season_end_date"]
 
 
+def _money(default, **bounds):
+    """An optional money-per-unit field: a JSON number (not a string or a boolean), finite, at
+    most MAX_UNIT_MONEY; null or left out means the default."""
+    return Field(None, strict=True, allow_inf_nan=False, le=MAX_UNIT_MONEY, **bounds,
+                 description=f"Money per unit in the season's currency (the number only); null: {default}. "
+                             "0 <= salvage_value < unit_cost < unit_price")
+
+
 class SeasonParametersIn(StrictIn):
-    """The 7 SeasonParameters of SPEC §3 (season_end_date is derived; a given one must agree) and
-    optional descriptive metadata. Any other key is refused (422)."""
+    """The 7 SeasonParameters of SPEC §3 (season_end_date is derived; a given one must agree), the
+    season's optional economics (SPEC §13) and optional descriptive metadata. Any other key is
+    refused (422)."""
 
     forecast_horizon_weeks: int = Field(DEFAULT_HORIZON_WEEKS, ge=MIN_HORIZON_WEEKS, le=MAX_HORIZON_WEEKS,
                                         description="Weeks in the season, 1..52")
@@ -39,6 +50,9 @@ class SeasonParametersIn(StrictIn):
                                                  description="1..horizon, or null for no markdown step")
     markdown_threshold: float | None = Field(None, ge=0, le=1,
                                              description="Target sell-through 0..1 (0.60 when a checkpoint is set)")
+    unit_price: float | None = _money("the category's revenue / units over the last 52 weeks of history", gt=0)
+    unit_cost: float | None = _money(f"{COST_SHARE:g} x the unit price", gt=0)
+    salvage_value: float | None = _money(f"{SALVAGE_SHARE:g} x the unit price, per unit left at the end", ge=0)
     confidence: Literal["high", "medium", "low"] | None = None
     reasoning: str | None = Field(None, max_length=10_000)
     extractor: Literal["rules", "llm"] | None = None
@@ -49,8 +63,8 @@ class SeasonParametersIn(StrictIn):
 
 
 class SeasonParametersOut(Schema):
-    """A season's stored parameters: the 7 fields (validated when the season was created) and what
-    it was started from."""
+    """A season's stored parameters: the 7 fields (validated when the season was created), the
+    economics the planner set (null: the default applies) and what it was started from."""
 
     forecast_horizon_weeks: int | None = None
     season_start_date: date | None = None
@@ -59,6 +73,9 @@ class SeasonParametersOut(Schema):
     dc_holdback_percentage: float | None = None
     markdown_checkpoint_week: int | None = None
     markdown_threshold: float | None = None
+    unit_price: float | None = Field(None, description="As the planner set it; null: the default (SPEC §13)")
+    unit_cost: float | None = None
+    salvage_value: float | None = None
     confidence: str | None = None
     reasoning: str | None = None
     extractor: str | None = None

@@ -5,13 +5,14 @@ from django.db import transaction
 
 from agents import orchestration
 from agents.orchestration import DEMAND, REFORECAST
-from agents.parameters import PLANNER_FIELDS, ParameterError, parse_parameters
+from agents.parameters import ECONOMICS_FIELDS, PLANNER_FIELDS, ParameterError, check_economics, parse_parameters
 from planning import tasks
 from planning.errors import Conflict, Invalid, NotFound
 from planning.models import Allocation, Category, Forecast, Run, Season, Store
+from planning.selectors.economics import history_unit_price
+from planning.selectors.seasons import season_of
 from planning.services import extraction as extractions
 from planning.services import forecasting
-from planning.selectors.seasons import season_of
 from planning.services.runs import record_usage
 
 WEIGHTINGS = ("equal", "backtest")
@@ -23,27 +24,32 @@ _METADATA_TEXT_LIMITS = {"reasoning": 10_000, "user_input": 1000}
 _METADATA_CHOICES = {"confidence": ("high", "medium", "low"), "extractor": ("rules", "llm"), "weighting": WEIGHTINGS}
 
 
+def _invalid(exc):
+    return Invalid(f"Invalid value for parameters.{exc.field}: {exc.message}",
+                   errors=[{"field": f"parameters.{exc.field}", "message": exc.message}])
+
+
 def season_parameters(data):
     """Validate the request's parameters: the 7 SeasonParameters fields (season_end_date is derived;
-    a given one must agree) plus optional metadata (METADATA_FIELDS). Any other key, or metadata
-    of the wrong type, is refused. Returns the JSON-safe dict stored on the workflow; an invalid
-    value raises Invalid naming the field."""
+    a given one must agree), the optional economics (ECONOMICS_FIELDS: stored only when given, null
+    meaning the default) plus optional metadata (METADATA_FIELDS). Any other key, or metadata of
+    the wrong type, is refused. Returns the JSON-safe dict stored on the workflow; an invalid value
+    raises Invalid naming the field."""
     if not isinstance(data, dict):
         raise Invalid("parameters must be an object", errors=[{"field": "parameters", "message": "expected an object"}])
-    known = (*PLANNER_FIELDS, "season_end_date", *METADATA_FIELDS)
+    known = (*PLANNER_FIELDS, "season_end_date", *ECONOMICS_FIELDS, *METADATA_FIELDS)
     unknown = sorted(str(name) for name in data if name not in known)
     if unknown:
         raise Invalid(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: {', '.join(known)}.",
                       errors=[{"field": f"parameters.{name}", "message": "unknown parameter"} for name in unknown])
-    fields = {name: data[name] for name in (*PLANNER_FIELDS, "season_end_date") if name in data}
+    fields = {name: data[name] for name in (*PLANNER_FIELDS, "season_end_date", *ECONOMICS_FIELDS) if name in data}
     if "season_start_date" not in fields:
         raise Invalid("Invalid value for parameters.season_start_date: required",
                       errors=[{"field": "parameters.season_start_date", "message": "required"}])
     try:
         parsed = parse_parameters(fields)
     except ParameterError as exc:
-        raise Invalid(f"Invalid value for parameters.{exc.field}: {exc.message}",
-                      errors=[{"field": f"parameters.{exc.field}", "message": exc.message}]) from None
+        raise _invalid(exc) from None
     params = parsed.model_dump(mode="json")
     for name in METADATA_FIELDS:
         if data.get(name) not in (None, ""):
@@ -73,6 +79,19 @@ def _metadata_value(name, value):
     return value
 
 
+def check_economics_with_history(category_id, params):
+    """A season whose price is the default (from the category's history) must still keep salvage <
+    cost < price with the cost or salvage value the planner set; Invalid naming the field if not."""
+    if params.get("unit_price") is not None or all(params.get(name) is None for name in ECONOMICS_FIELDS):
+        return
+    price = history_unit_price(category_id, params["season_start_date"])
+    try:
+        check_economics(price, params.get("unit_cost"), params.get("salvage_value"),
+                        price_source="the default: the category's revenue / units over the last 52 weeks")
+    except ParameterError as exc:
+        raise _invalid(exc) from None
+
+
 def start_forecast(category_id, parameters, user=None, *, extraction_id=None, background=True):
     """Create a season and its pre-season run (sharing the season's id) and start the run (in the
     background unless told not to). Everything is checked before anything is written; the season,
@@ -89,6 +108,7 @@ def start_forecast(category_id, parameters, user=None, *, extraction_id=None, ba
     if weeks < forecasting.MIN_HISTORY_WEEKS:
         raise Invalid(f"Insufficient history: {category.name} has {weeks} full weeks of sales before "
                       f"{params['season_start_date']}; at least {forecasting.MIN_HISTORY_WEEKS} are needed.")
+    check_economics_with_history(category.pk, params)
     with transaction.atomic():
         season = Season.objects.create(category=category, parameters=params, owner=user)
         run = Run.objects.create(id=season.pk, season=season, kind=Run.Kind.PRE_SEASON, step=DEMAND, owner=user,

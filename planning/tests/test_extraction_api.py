@@ -13,9 +13,10 @@ def test_spec_vector(planner_api):
     assert body["parameters"] == {
         "forecast_horizon_weeks": 12, "season_start_date": "2025-03-01", "season_end_date": "2025-05-23",
         "replenishment_strategy": "none", "dc_holdback_percentage": 0.0, "markdown_checkpoint_week": 6,
-        "markdown_threshold": 0.6,
+        "markdown_threshold": 0.6, "unit_price": None, "unit_cost": None, "salvage_value": None,
     }
     assert body["confidence"] == "high" and body["extractor"] == "rules" and body["missing"] == []
+    assert body["economics_stated"] == []
     assert body["reasoning"] and body["usage"] is None
 
 

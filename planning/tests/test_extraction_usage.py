@@ -10,6 +10,7 @@ from django.test import Client
 
 from agents.extraction import TokenUsage
 from agents.extraction import extract_parameters as rules
+from agents.parameters import ECONOMICS_FIELDS
 from planning.models import Extraction, Season, SeasonEvent
 from planning.services import extraction as extractions
 from planning.services import report as reports
@@ -74,7 +75,9 @@ def test_extraction_returns_an_id_and_records_its_usage(planner_api, planner):
     body = response.json()
     extraction = Extraction.objects.get(pk=body["extraction_id"])
     assert extraction.owner == planner and extraction.extractor == "rules" and extraction.user_input == TEXT
-    assert extraction.parameters == body["parameters"] and extraction.token_usage == {} and body["usage"] is None
+    answered = {k: v for k, v in body["parameters"].items() if v is not None or k not in ECONOMICS_FIELDS}
+    assert extraction.parameters == answered and extraction.token_usage == {} and body["usage"] is None
+    assert body["economics_stated"] == []  # the economics not stated are null in the answer, absent in the record
 
 
 def test_llm_extraction_usage_is_recorded_by_the_server(planner_api, settings, monkeypatch):

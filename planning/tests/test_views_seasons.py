@@ -62,7 +62,8 @@ def test_extract_answers_with_the_confirmation_card(planner, demo_stores):
     assert re.search(r'id="markdown_checkpoint_week"[^>]*value="6"', html, re.S)
     assert re.search(r'id="markdown_threshold"[^>]*value="60"', html, re.S)
     assert "2025-05-23" in html  # derived end date
-    assert "defaulted" not in html
+    assert html.count('class="param defaulted"') == 3  # only the economics, which the text did not state
+    assert not re.search(r'defaulted">\s*<label for="(?!unit_price|unit_cost|salvage_value)', html)
     assert "Women&#x27;s Dresses" in html  # category picker
 
 
@@ -72,7 +73,7 @@ def test_extract_highlights_the_defaulted_fields(planner, demo_stores):
         headers=HTMX)
     html = response.content.decode()
     assert "Confidence: low" in html
-    assert html.count('class="param defaulted"') == 6  # every field a planner states
+    assert html.count('class="param defaulted"') == 6 + 3  # every field a planner states, and the economics
     assert html.count('name="missing"') == 6
     assert "Defaults used" in html
 

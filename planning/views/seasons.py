@@ -10,6 +10,7 @@ from planning.api.throttling import EXTRACTION
 from planning.errors import PlanningError
 from planning.forms import ExtractForm, SeasonCardForm, SeasonConfirmForm
 from planning.models import Category, Season
+from planning.selectors.economics_defaults import card_economics
 from planning.services import extraction as extractions
 from planning.services import season_start
 from planning.views.access import can_plan, planner_required, rate_limited
@@ -75,9 +76,15 @@ def extract(request):
 @planner_required
 @require_POST
 def check(request):
-    """Re-check the edited card: derived end date, and each field's problem next to it."""
+    """Re-check the edited card: derived end date, and each field's problem next to it (the
+    economics also against the chosen category's default price)."""
     form = SeasonCardForm(request.POST)
     errors = {} if form.is_valid() else form.field_errors()
+    if not errors and request.POST.get("category_id"):
+        try:
+            season_start.check_economics_with_history(request.POST["category_id"], form.card())
+        except PlanningError as exc:
+            errors = _field_errors(exc, SeasonCardForm.INPUTS)
     return _card(request, form.card(), missing=form.missing_fields(), errors=errors,
                  status=422 if errors else 200, extraction_id=request.POST.get("extraction_id", ""))
 
@@ -126,6 +133,7 @@ def _card_context(card, missing, errors, category_id, extraction_id=""):
             shown[name] = f"{float(value) * 100:g}"
     return {
         "card": shown,
+        "economics": card_economics(category_id, card.get("season_start_date"), card),
         "missing": missing,
         "errors": errors,
         "categories": Category.objects.all(),
