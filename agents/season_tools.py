@@ -25,6 +25,7 @@ import pandas as pd
 from mlpipeline.allocation import (
     allocate,
     default_safety_stock,
+    explicit_buy,
     manufacturing_quantity,
     markdown_recommendation,
     plan_replenishment,
@@ -71,43 +72,54 @@ def size_manufacturing_order(
     replenishment_strategy: str,
     holdback_pct: float,
     safety_stock_pct: float | None = None,
+    manufacturing_qty: int | None = None,
 ) -> dict:
     """How many units to make and where they go at week 0.
 
     Demand is taken in whole units (rounded half up, as the planner sees it), then manufacturing
     quantity = demand * (1 + safety stock). Safety stock defaults to 20%, or 25%
     when ``replenishment_strategy`` is "none" (no top-ups from the DC, so stores need a bigger
-    cushion); the planner may set ``safety_stock_pct`` anywhere in 0.10..0.30. 8,000 -> 9,600 at
-    20%, 10,000 at 25%. ``holdback_pct`` is the share kept at the DC for replenishment:
-    initial = round(mfg * (1 - holdback)), holdback = mfg - initial (9,600 at 0.45 -> 5,280 /
-    4,320; holdback 0 ships everything at week 0)."""
+    cushion); the planner may set ``safety_stock_pct`` anywhere in 0.10..0.30, or a
+    ``manufacturing_qty`` of their own within 0.5x..2x demand (a buy chosen in money terms).
+    8,000 -> 9,600 at 20%, 10,000 at 25%. ``holdback_pct`` is the share kept at the DC for
+    replenishment: initial = round(mfg * (1 - holdback)), holdback = mfg - initial (9,600 at
+    0.45 -> 5,280 / 4,320; holdback 0 ships everything at week 0)."""
     try:
         default = default_safety_stock(replenishment_strategy)
-        chosen = default if safety_stock_pct is None else float(safety_stock_pct)
         units = whole_units(demand)
-        mfg = manufacturing_quantity(units, chosen)
+        if manufacturing_qty is not None:
+            chosen, mfg = explicit_buy(units, manufacturing_qty), int(manufacturing_qty)
+        else:
+            chosen = default if safety_stock_pct is None else float(safety_stock_pct)
+            mfg = manufacturing_quantity(units, chosen)
         split = split_initial_holdback(mfg, holdback_pct)
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
     if split.initial + split.holdback != mfg:  # guardrail (SPEC §8)
         raise ToolError("initial + holdback does not equal the manufacturing quantity")
-    if safety_stock_pct is None:
-        why = (f"Safety stock {chosen:.0%} because replenishment is {replenishment_strategy}"
-               + (" (no DC top-ups, so a bigger cushion)" if replenishment_strategy == "none" else ""))
+    if manufacturing_qty is not None:
+        source = "quantity"
+        why = f"Manufacturing quantity {mfg:,} as set by the planner ({chosen:+.1%} on demand)"
+        formula = f"{why}; "
     else:
-        why = f"Safety stock {chosen:.0%} as set by the planner (default {default:.0%})"
+        source = "default" if safety_stock_pct is None else "planner"
+        if safety_stock_pct is None:
+            why = (f"Safety stock {chosen:.0%} because replenishment is {replenishment_strategy}"
+                   + (" (no DC top-ups, so a bigger cushion)" if replenishment_strategy == "none" else ""))
+        else:
+            why = f"Safety stock {chosen:.0%} as set by the planner (default {default:.0%})"
+        formula = f"{why}: {units:,} x {1 + chosen:.2f} = {mfg:,} units; "
     return {
         "demand": rounded(demand),
         "safety_stock_pct": chosen,
         "default_safety_stock_pct": default,
-        "safety_stock_source": "default" if safety_stock_pct is None else "planner",
+        "safety_stock_source": source,
         "manufacturing_qty": mfg,
         "holdback_pct": float(holdback_pct),
         "initial_qty": split.initial,
         "holdback_qty": split.holdback,
         "demand_units": units,
-        "reasoning": (f"{why}: {units:,} x {1 + chosen:.2f} = {mfg:,} units; "
-                      f"holdback {float(holdback_pct):.0%} keeps {split.holdback:,} at the DC and "
+        "reasoning": (f"{formula}holdback {float(holdback_pct):.0%} keeps {split.holdback:,} at the DC and "
                       f"ships {split.initial:,} at week 0."),
     }
 
@@ -118,6 +130,7 @@ def allocate_to_stores(
     stores: Sequence[Mapping[str, Any]],
     safety_stock_pct: float,
     holdback_pct: float,
+    manufacturing_qty: int | None = None,
 ) -> dict:
     """Allocate the order to stores: forecast -> clusters -> stores.
 
@@ -129,12 +142,13 @@ def allocate_to_stores(
     the order (mfg = demand * (1 + ss)); ``holdback_pct`` decides how much of each store's
     quantity stays at the DC. Store rows add up exactly to their cluster and to the totals
     (largest-remainder rounding). The forecast is taken in whole units, as in
-    size_manufacturing_order, so both tools give the same order."""
+    size_manufacturing_order, so both tools give the same order; a planner's own
+    ``manufacturing_qty`` replaces demand * (1 + ss) in both."""
 
 
     try:
         plan = allocate(whole_units(forecast_total), list(weekly_forecast), pd.DataFrame(list(stores)),
-                        safety_stock_pct, holdback_pct)
+                        safety_stock_pct, holdback_pct, manufacturing_qty)
     except ValueError as exc:
         raise ToolError(str(exc)) from exc
     if plan.initial_total + plan.holdback_total != plan.manufacturing_qty:

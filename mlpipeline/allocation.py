@@ -183,6 +183,18 @@ def default_safety_stock(strategy: str) -> float:
     return NO_REPLENISHMENT_SAFETY_STOCK if strategy == "none" else DEFAULT_SAFETY_STOCK
 
 
+def explicit_buy(demand_units: int, manufacturing_qty: int) -> float:
+    """The safety stock a planner's own manufacturing quantity amounts to (qty / demand - 1),
+    after checking it is a whole number within BUY_RANGE x demand (SPEC §13: 0.5x..2x)."""
+    if isinstance(manufacturing_qty, bool) or int(manufacturing_qty) != manufacturing_qty:
+        raise ValueError(f"manufacturing_qty must be a whole number of units, got {manufacturing_qty!r}")
+    low, high = (math.ceil(limits.BUY_RANGE[0] * demand_units), math.floor(limits.BUY_RANGE[1] * demand_units))
+    if demand_units <= 0 or not low <= manufacturing_qty <= high:
+        raise ValueError(f"manufacturing_qty must be within {low:,}..{high:,} "
+                         f"({limits.BUY_RANGE[0]:g}x..{limits.BUY_RANGE[1]:g}x forecast demand {demand_units:,})")
+    return manufacturing_qty / demand_units - 1
+
+
 def manufacturing_quantity(demand: float, safety_stock_pct: float) -> int:
     """mfg = demand * (1 + safety stock), rounded half up to whole units.
     Safety stock must be within 0.10..0.30 (ValueError otherwise). 8,000 -> 9,600 at 0.20, 10,000 at 0.25."""
@@ -271,6 +283,7 @@ def allocate(
     stores: pd.DataFrame,
     safety_stock_pct: float,
     holdback_pct: float,
+    manufacturing_qty: int | None = None,
 ) -> AllocationPlan:
     """Category forecast -> clusters -> stores.
 
@@ -279,7 +292,9 @@ def allocate(
     split_initial_holdback(mfg, h). Planned units, initial and holdback are each split with
     largest remainder, first to clusters by cluster share, then within a cluster by store factor,
     so store rows sum exactly to their cluster row and cluster rows to the plan totals.
-    ``weekly_forecast`` must add up to ``forecast_total`` (within one unit).
+    ``weekly_forecast`` must add up to ``forecast_total`` (within one unit). A planner's own
+    ``manufacturing_qty`` (``explicit_buy``) replaces demand x (1 + ss); the plan then records
+    the safety stock it amounts to.
     """
     weekly = [float(units) for units in weekly_forecast]
     total = _non_negative("forecast_total", forecast_total)
@@ -291,7 +306,10 @@ def allocate(
     cluster_sales = factors.groupby("cluster", sort=False)["historical_units"].sum()
     shares = cluster_shares(cluster_sales.to_dict())
     demand_units = _round_half_up(total)
-    mfg = manufacturing_quantity(forecast_total, safety_stock_pct)
+    if manufacturing_qty is None:
+        mfg = manufacturing_quantity(forecast_total, safety_stock_pct)
+    else:
+        safety_stock_pct, mfg = explicit_buy(demand_units, manufacturing_qty), int(manufacturing_qty)
     initial_total, holdback_total = split_initial_holdback(mfg, holdback_pct)
     by_cluster = {
         "planned": split_by_shares(demand_units, shares),

@@ -16,7 +16,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from mlpipeline.limits import ELASTICITY_RANGE, MAX_HORIZON_WEEKS, MAX_MARKDOWN, MIN_HORIZON_WEEKS, SAFETY_STOCK_RANGE
+from mlpipeline.limits import (
+    BUY_RANGE,
+    ELASTICITY_RANGE,
+    MAX_HORIZON_WEEKS,
+    MAX_MARKDOWN,
+    MIN_HORIZON_WEEKS,
+    SAFETY_STOCK_RANGE,
+)
 
 
 class Category(models.Model):
@@ -411,8 +418,14 @@ class Allocation(models.Model):
     forecast = models.ForeignKey(Forecast, on_delete=models.CASCADE, related_name="allocations")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     demand_units = models.PositiveIntegerField()
+    class Basis(models.TextChoices):
+        SAFETY_STOCK = "safety_stock"  # demand x (1 + safety stock), the stock within SAFETY_STOCK_RANGE
+        QUANTITY = "quantity"  # the planner's own manufacturing quantity within BUY_RANGE x demand
+
+    buy_basis = models.CharField(max_length=12, choices=Basis.choices, default=Basis.SAFETY_STOCK)
     safety_stock_pct = models.FloatField(
-        validators=[MinValueValidator(SAFETY_STOCK_RANGE[0]), MaxValueValidator(SAFETY_STOCK_RANGE[1])]
+        validators=[MinValueValidator(BUY_RANGE[0] - 1), MaxValueValidator(BUY_RANGE[1] - 1)],
+        help_text="The safety stock; for a planner's own quantity, the one it amounts to (qty / demand - 1)",
     )
     manufacturing_qty = models.PositiveIntegerField()
     holdback_pct = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(1)])
@@ -437,8 +450,11 @@ class Allocation(models.Model):
                 condition=Q(dc_available__lte=F("holdback_qty")), name="allocation_dc_within_holdback"
             ),
             models.CheckConstraint(
-                condition=Q(safety_stock_pct__gte=SAFETY_STOCK_RANGE[0]) & Q(safety_stock_pct__lte=SAFETY_STOCK_RANGE[1]),
-                name="allocation_safety_stock_range",
+                condition=(Q(buy_basis="safety_stock", safety_stock_pct__gte=SAFETY_STOCK_RANGE[0],
+                             safety_stock_pct__lte=SAFETY_STOCK_RANGE[1])
+                           | Q(buy_basis="quantity", safety_stock_pct__gte=BUY_RANGE[0] - 1 - 1e-9,
+                               safety_stock_pct__lte=BUY_RANGE[1] - 1 + 1e-9)),
+                name="allocation_buy_range",
             ),
             models.CheckConstraint(
                 condition=Q(holdback_pct__gte=0) & Q(holdback_pct__lte=1),

@@ -12,12 +12,18 @@ router = Router(tags=["approvals"])
 
 @router.post("/approvals/manufacturing", response={200: ApprovalOut, **errors(403, 404, 409)})
 def manufacturing(request, payload: ManufacturingApprovalIn):
-    """modify: the order recomputed at safety_stock_pct, not committed (0.25 on 8,000 -> 10,000).
-    accept: commit and resume. 409 when the workflow is not waiting for this approval; a repeated
-    identical accept by the same planner returns the committed result with replayed=true."""
+    """modify: the order recomputed at safety_stock_pct (0.25 on 8,000 -> 10,000), or at an explicit
+    manufacturing_qty (0.5x..2x forecast demand), or as a scenario of a saved comparison
+    (comparison_id + scenario), not committed; every preview states what the buy is worth.
+    accept: commit and resume (a scenario's holdback, replenishment and markdown checkpoint become
+    the season's; it is recorded in the approval). 409 when the workflow is not waiting for this
+    approval; a repeated identical accept by the same planner returns the committed result with
+    replayed=true."""
     require_role(request, PLANNER)
     return approvals.approve_manufacturing(payload.workflow_id, payload.action, payload.safety_stock_pct,
-                                        note=payload.note or "", user=request.auth)
+                                           note=payload.note or "", user=request.auth,
+                                           manufacturing_qty=payload.manufacturing_qty,
+                                           comparison_id=payload.comparison_id, scenario=payload.scenario)
 
 
 @router.post("/approvals/markdown", response={200: ApprovalOut, **errors(403, 404, 409)})

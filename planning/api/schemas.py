@@ -158,8 +158,10 @@ class OrderOut(Schema):
     """A manufacturing order as the approval shows it."""
     demand: float = Field(..., examples=[8000.0], description="Forecast season demand")
     demand_units: int = Field(..., examples=[8000])
-    safety_stock_pct: float = Field(..., examples=[0.2])
+    safety_stock_pct: float = Field(..., examples=[0.2], description="For a planner's own quantity: qty / demand - 1")
     manufacturing_qty: int = Field(..., examples=[9600])
+    buy_basis: str = Field("safety_stock", examples=["safety_stock"],
+                           description="safety_stock (demand x (1 + safety stock)) or quantity (the planner's own)")
     holdback_pct: float = Field(..., examples=[0.45])
     initial_allocation: int = Field(..., examples=[5280], description="Units shipped to stores at week 0")
     holdback: int = Field(..., examples=[4320], description="Units held back at the DC")
@@ -191,6 +193,7 @@ class AllocationOut(Schema):
     status: str = Field(..., examples=["accepted"], description="proposed or accepted")
     demand_units: int = Field(..., examples=[8000])
     safety_stock_percentage: float = Field(..., examples=[0.2])
+    buy_basis: str = Field(..., examples=["safety_stock"], description="safety_stock or quantity (the planner's own)")
     manufacturing_qty: int = Field(..., examples=[9600])
     holdback_pct: float = Field(..., examples=[0.45])
     initial_allocation_total: int = Field(..., examples=[5280], description="Units shipped to stores at week 0")

@@ -4,7 +4,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StrictInt, model_validator
 
 from mlpipeline.limits import DEFAULT_ELASTICITY
 from mlpipeline.limits import ELASTICITY_RANGE as ELASTICITY
@@ -27,27 +27,6 @@ class TokenUsageOut(StepUsageOut):
 class ExtractIn(StrictIn):
     user_input: str = Field(..., description="The planner's description of the season (1..1000 characters)")
     reference_date: date | None = Field(None, description="Today by default; relative dates count from it")
-
-
-class ExtractedParametersOut(Schema):
-    forecast_horizon_weeks: int
-    season_start_date: date
-    season_end_date: date
-    replenishment_strategy: str
-    dc_holdback_percentage: float
-    markdown_checkpoint_week: int | None
-    markdown_threshold: float | None
-
-
-class ExtractOut(Schema):
-    extraction_id: UUID = Field(..., description="Name it when starting the season: the server bills the season "
-                                                 "this extraction's LLM tokens")
-    parameters: ExtractedParametersOut
-    confidence: Literal["high", "medium", "low"]
-    reasoning: str
-    extractor: Literal["rules", "llm"]
-    missing: list[str]
-    usage: StepUsageOut | None = Field(None, description="The LLM tokens this extraction cost (recorded by the server)")
 
 
 class ForecastWorkflowIn(StrictIn):
@@ -163,11 +142,25 @@ class EventsOut(Schema):
 
 
 class ManufacturingApprovalIn(StrictIn):
+    """One of safety_stock_pct, manufacturing_qty or (comparison_id, scenario); required for
+    modify, default for accept: the proposed order."""
     workflow_id: UUID
     action: Literal["modify", "accept"]
     safety_stock_pct: float | None = Field(None, ge=SAFETY_STOCK[0], le=SAFETY_STOCK[1],
                                            description="0.10..0.30; required for modify, default for accept: the proposed one")
+    manufacturing_qty: StrictInt | None = Field(None, ge=0, description="An explicit buy, 0.5x..2x forecast demand")
+    comparison_id: DbId | None = Field(None, description="A saved manufacturing comparison of this season")
+    scenario: str | None = Field(None, min_length=1, max_length=64, description="A scenario name of that comparison")
     note: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_buy(self):
+        if (self.comparison_id is None) != (self.scenario is None):
+            raise ValueError("comparison_id and scenario go together")
+        given = [self.safety_stock_pct is not None, self.manufacturing_qty is not None, self.comparison_id is not None]
+        if sum(given) > 1:
+            raise ValueError("give one of safety_stock_pct, manufacturing_qty or a scenario")
+        return self
 
 
 class MarkdownApprovalIn(StrictIn):

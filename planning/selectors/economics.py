@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.db.models import Sum
 
 from agents.money_tools import simulator_plan_of
+from agents.parameters import ECONOMICS_FIELDS
 from mlpipeline.economics import (
     Economics,
     LogNormalDemand,
@@ -19,13 +20,12 @@ from mlpipeline.economics import (
     season_demand_distribution,
     season_total_errors,
 )
+from mlpipeline.limits import BUY_RANGE  # noqa: F401  (re-exported for the scenario service)
 from mlpipeline.simulator import SeasonPlan
 from planning.models import Allocation, HistoricalSale
 from planning.services import forecasting
 
-ECONOMICS_FIELDS = ("unit_price", "unit_cost", "salvage_value")
 PRICE_WINDOW_DAYS = 52 * 7
-BUY_RANGE = (0.5, 2.0)  # an explicit manufacturing_qty: 0.5x..2x forecast demand (SPEC §13)
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,10 @@ def economics_for(category_id, params) -> SeasonEconomics | None:
     price = params.get("unit_price") or history_unit_price(category_id, params["season_start_date"])
     if not price:
         return None
-    economics = default_economics(float(price), params.get("unit_cost"), params.get("salvage_value"))
+    try:
+        economics = default_economics(float(price), params.get("unit_cost"), params.get("salvage_value"))
+    except ValueError:  # a stated cost or salvage at or above a default price that a later import lowered
+        return None
     return SeasonEconomics(economics, tuple(f for f in ECONOMICS_FIELDS if params.get(f) in (None, "")))
 
 

@@ -125,6 +125,7 @@ def _allocation_fields(forecast, order, plan, *, status):
         forecast=forecast,
         status=status,
         demand_units=plan["demand_units"],
+        buy_basis=_basis_of(order),
         safety_stock_pct=order["safety_stock_pct"],
         manufacturing_qty=plan["manufacturing_qty"],
         holdback_pct=plan["holdback_pct"],
@@ -160,8 +161,15 @@ def order_view(order):
     numbers) as the approval endpoints and the WebSocket show it."""
     return {"demand": order["demand"], "demand_units": order["demand_units"],
             "safety_stock_pct": order["safety_stock_pct"], "manufacturing_qty": order["manufacturing_qty"],
+            "buy_basis": order.get("buy_basis") or _basis_of(order),
             "holdback_pct": order["holdback_pct"], "initial_allocation": order["initial_qty"],
             "holdback": order["holdback_qty"]}
+
+
+def _basis_of(order):
+    """size_manufacturing_order's source of the buy, as an Allocation.Basis."""
+    quantity = order.get("safety_stock_source") == "quantity"
+    return Allocation.Basis.QUANTITY.value if quantity else Allocation.Basis.SAFETY_STOCK.value
 
 
 def cluster_allocations(clusters):
@@ -189,6 +197,7 @@ def allocation_dict(allocation, *, with_stores=True):
         "status": allocation.status,
         "demand_units": allocation.demand_units,
         "safety_stock_percentage": allocation.safety_stock_pct,
+        "buy_basis": allocation.buy_basis,
         "manufacturing_qty": allocation.manufacturing_qty,
         "holdback_pct": allocation.holdback_pct,
         "initial_allocation_total": allocation.initial_qty,

@@ -30,7 +30,7 @@ from planning.models import Allocation, Approval, MarkdownDecision, Run, Season
 from planning.selectors.seasons import markdown_dict, markdown_view
 from planning.services import allocation as plans
 from planning.services import events, states
-from planning.services.manufacturing import accepted_body, order_proposal
+from planning.services.manufacturing import Buy, accepted_body, order_proposal
 from planning.services.markdown import approval_values, recompute
 from planning.services.runs import add_outputs
 
@@ -47,7 +47,7 @@ class ApprovalKind:
     what: str  # "the manufacturing order", in messages
     proposed: Callable[[Season], Any]  # the value proposed to the planner
     committed: Callable[[Season], Any]  # the committed record, or None (inside the lock)
-    committed_value: Callable[[Any], float]
+    same_value: Callable[[Any, Any], bool]  # (the planner's value, the committed record): an identical accept?
     propose: Callable[[Season, float], Any]  # the proposal at a value (Invalid if impossible)
     values: Callable[[Any], dict]  # what an Approval row records of a proposal
     preview: Callable[[Any], str]  # the event line of a preview
@@ -118,7 +118,7 @@ def _preview(kind, season, value, note, user):
 def _repeated_accept(kind, locked, record, value, user):
     """An accept after the commit: the replay of the same planner's identical accept, else 409."""
     last = locked.approvals.filter(kind=kind.kind, action=Approval.Action.ACCEPT).select_related("user").last()
-    same_value = value is None or round(float(value), 4) == round(kind.committed_value(record), 4)
+    same_value = value is None or kind.same_value(value, record)
     if last is not None and user is not None and last.user_id == user.pk and same_value:
         return kind.body(locked, record, True)
     who = last.user.get_username() if last is not None and last.user_id else "someone"
@@ -136,9 +136,11 @@ def _committed_allocation(season):
 
 
 def _commit_order(season, proposal, user, now):
-    order, plan, _ = proposal
     allocation = Allocation.objects.get(season=season)
-    plans.commit_allocation(allocation, order, plan, user, now)
+    if proposal.parameters != season.parameters:  # an accepted scenario's plan (holdback, strategy, markdown)
+        Season.objects.filter(pk=season.pk).update(parameters=proposal.parameters)
+        season.parameters = proposal.parameters
+    plans.commit_allocation(allocation, proposal.order, proposal.plan, user, now)
     allocation.refresh_from_db()
     return allocation
 
@@ -152,39 +154,75 @@ def _worth(money):
             f"(newsvendor buy {money['newsvendor_buy_quantity']:,})")
 
 
+def _basis(order):
+    if order["safety_stock_source"] == "quantity":
+        return f"the planner's quantity ({order['safety_stock_pct']:+.1%} on demand)"
+    return f"{order['safety_stock_pct']:.0%} safety stock"
+
+
 def _order_accepted(proposal, who):
-    order = proposal[0]
-    return (f"Manufacturing order accepted by {who}: {order['manufacturing_qty']:,} units at "
-            f"{order['safety_stock_pct']:.0%} safety stock; {order['initial_qty']:,} ship at week 0, "
-            f"{order['holdback_qty']:,} stay at the DC" + _worth(proposal[2]))
+    order, scenario = proposal.order, proposal.scenario
+    chosen = f" (scenario {scenario['name']!r} of comparison {scenario['comparison_id']})" if scenario else ""
+    return (f"Manufacturing order accepted by {who}{chosen}: {order['manufacturing_qty']:,} units at "
+            f"{_basis(order)}; {order['initial_qty']:,} ship at week 0, "
+            f"{order['holdback_qty']:,} stay at the DC" + _worth(proposal.money))
 
 
 def _order_preview(proposal):
-    order = proposal[0]
-    return (f"Preview: safety stock {order['safety_stock_pct']:.0%} -> manufacturing {order['manufacturing_qty']:,} "
+    order = proposal.order
+    return (f"Preview: {_basis(order)} -> manufacturing {order['manufacturing_qty']:,} "
             f"units ({order['initial_qty']:,} initial / {order['holdback_qty']:,} holdback)"
-            + _worth(proposal[2]) + "; not committed")
+            + _worth(proposal.money) + "; not committed")
+
+
+def _same_buy(buy, allocation):
+    if buy.comparison_id is not None:
+        last = allocation.season.approvals.filter(kind=Approval.Kind.MANUFACTURING,
+                                                  action=Approval.Action.ACCEPT).last()
+        chosen = (last.values or {}).get("scenario") if last else None
+        return bool(chosen) and (chosen["comparison_id"], chosen["name"]) == (buy.comparison_id, buy.scenario)
+    if buy.manufacturing_qty is not None:
+        return (allocation.buy_basis == Allocation.Basis.QUANTITY
+                and buy.manufacturing_qty == allocation.manufacturing_qty)
+    return (allocation.buy_basis == Allocation.Basis.SAFETY_STOCK
+            and round(float(buy.safety_stock_pct), 4) == round(allocation.safety_stock_pct, 4))
+
+
+def _proposed_buy(season):
+    allocation = Allocation.objects.filter(season=season).first()
+    if allocation is None:
+        return Buy()
+    if allocation.buy_basis == Allocation.Basis.QUANTITY:
+        return Buy(manufacturing_qty=allocation.manufacturing_qty)
+    return Buy(safety_stock_pct=allocation.safety_stock_pct)
+
+
+def _order_values(proposal):
+    """What the Approval row records: the order, what it was worth, and the accepted scenario."""
+    return {**plans.order_view(proposal.order), "money": proposal.money, "scenario": proposal.scenario}
 
 
 MANUFACTURING = ApprovalKind(
     pending=Season.PendingApproval.MANUFACTURING, kind=Approval.Kind.MANUFACTURING, agent="inventory",
     field="safety_stock_pct", what="the manufacturing order",
-    proposed=lambda wf: Allocation.objects.filter(season=wf).values_list("safety_stock_pct", flat=True).first(),
-    committed=_committed_allocation, committed_value=lambda allocation: allocation.safety_stock_pct,
-    propose=order_proposal, values=lambda proposal: {**plans.order_view(proposal[0]), "money": proposal[2]},
-    preview=_order_preview,
+    proposed=_proposed_buy, committed=_committed_allocation, same_value=_same_buy,
+    propose=order_proposal, values=_order_values, preview=_order_preview,
     commit=_commit_order, accepted=_order_accepted,
     body=lambda wf, allocation, replayed: accepted_body(wf, allocation, replayed=replayed),
-    preview_body=lambda proposal: {"order": plans.order_view(proposal[0]),
-                                   "clusters": plans.cluster_allocations(proposal[1]["clusters"]),
-                                   "money": proposal[2]},
+    preview_body=lambda proposal: {"order": plans.order_view(proposal.order),
+                                   "clusters": plans.cluster_allocations(proposal.plan["clusters"]),
+                                   "money": proposal.money},
 )
 
 
-def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", user=None, *, background=True):
-    """The manufacturing approval: ``accept`` commits the Allocation with its store rows
-    (dc_available = the holdback) and resumes the season at the pricing step."""
-    return decide(MANUFACTURING, workflow_id, action, safety_stock_pct, note, user, background=background)
+def approve_manufacturing(workflow_id, action, safety_stock_pct=None, note="", user=None, *, background=True,
+                          manufacturing_qty=None, comparison_id=None, scenario=None):
+    """The manufacturing approval, the buy decided by a safety stock, a manufacturing quantity or
+    a scenario of a saved comparison (``comparison_id`` and ``scenario``: its buy and plan become
+    the season's): ``accept`` commits the Allocation with its store rows (dc_available = the
+    holdback) and resumes the season at the pricing step."""
+    buy = Buy(safety_stock_pct, manufacturing_qty, comparison_id, scenario)
+    return decide(MANUFACTURING, workflow_id, action, buy if buy.given else None, note, user, background=background)
 
 
 # --- the markdown ---------------------------------------------------------------------------------
@@ -221,7 +259,8 @@ MARKDOWN = ApprovalKind(
     pending=Season.PendingApproval.MARKDOWN, kind=Approval.Kind.MARKDOWN, agent="pricing",
     field="elasticity_coefficient", what="the markdown",
     proposed=lambda wf: _markdown_decision(wf).elasticity if _markdown_decision(wf) else None,
-    committed=_committed_markdown, committed_value=lambda decision: decision.elasticity,
+    committed=_committed_markdown,
+    same_value=lambda elasticity, decision: round(float(elasticity), 4) == round(decision.elasticity, 4),
     propose=_markdown_proposal, values=lambda final: approval_values(final, final["week"]),
     preview=lambda p: (f"Preview: elasticity {p['elasticity']} -> markdown {p['markdown_pct']:.0%}, "
                        f"expected lift {p['expected_lift']:.1%}; not committed"),

@@ -1,11 +1,14 @@
 """The pre-season plan behind the manufacturing approval: the inputs of the Demand and Inventory
 steps, the order and store allocation for a safety stock, and what the approval shows."""
+from dataclasses import dataclass
+
 from agents.money_tools import price_the_buy
 from agents.orchestration import DEMAND
 from agents.season_tools import ToolError, allocate_to_stores, size_manufacturing_order
 from mlpipeline import limits
 from planning.errors import Conflict, Invalid
-from planning.models import Run, StoreCluster
+from planning.models import Run, ScenarioComparison, StoreCluster
+from planning.selectors import scenarios as scenario_reads
 from planning.selectors.economics import demand_errors, economics_for
 from planning.services import allocation as plans
 from planning.services import forecasting
@@ -78,9 +81,72 @@ def manufacturing_approval_data(season, inventory_outputs):
     }
 
 
-def order_plan(season, safety_stock_pct):
-    """The order and store allocation for a safety stock, from the pre-season run's demand outputs."""
-    params = season.parameters
+@dataclass(frozen=True)
+class Buy:
+    """What the planner decides the order by: a safety stock, a manufacturing quantity of their
+    own (0.5x..2x forecast demand), or a scenario of a saved comparison (its buy and plan)."""
+
+    safety_stock_pct: float | None = None
+    manufacturing_qty: int | None = None
+    comparison_id: int | None = None
+    scenario: str | None = None
+
+    @property
+    def given(self):
+        return any(v is not None for v in (self.safety_stock_pct, self.manufacturing_qty, self.comparison_id))
+
+
+@dataclass(frozen=True)
+class OrderProposal:
+    order: dict  # size_manufacturing_order's
+    plan: dict  # allocate_to_stores'
+    money: dict  # money_view's
+    parameters: dict  # the season parameters it was made with (a scenario may change the plan's)
+    scenario: dict | None = None  # {comparison_id, name, settings, the SPEC fields} when from a comparison
+
+
+SCENARIO_PARAMETERS = ("dc_holdback_percentage", "replenishment_strategy", "markdown_checkpoint_week",
+                       "markdown_threshold")
+
+
+def order_proposal(season, buy: Buy):
+    """The approval's proposal for ``buy``: the order, its store plan, what it is worth."""
+    params, scenario = dict(season.parameters), None
+    qty, safety = buy.manufacturing_qty, buy.safety_stock_pct
+    if buy.comparison_id is not None:
+        if qty is not None or safety is not None:
+            raise Invalid("Give a scenario, a safety stock or a manufacturing quantity, not two.",
+                          errors=[{"field": "scenario", "message": "alone"}])
+        scenario = accepted_scenario(season, buy.comparison_id, buy.scenario)
+        params.update({name: scenario["settings"][name] for name in SCENARIO_PARAMETERS})
+        qty = scenario["settings"]["manufacturing_qty"]
+    elif qty is not None and safety is not None:
+        raise Invalid("Give safety_stock_pct or manufacturing_qty, not both.",
+                      errors=[{"field": "manufacturing_qty", "message": "not with safety_stock_pct"}])
+    order, plan = order_plan(season, params, safety, qty)
+    money = money_view(money_inputs(season.category, params), order["demand"], order["manufacturing_qty"])
+    return OrderProposal(order, plan, money, params, scenario)
+
+
+def accepted_scenario(season, comparison_id, name):
+    """A scenario of a saved manufacturing comparison of ``season``, computed on the plan in force."""
+    row = scenario_reads.comparison(comparison_id)
+    if row.season_id != season.pk or row.kind != ScenarioComparison.Kind.MANUFACTURING:
+        raise Invalid(f"Comparison {comparison_id} is not a manufacturing comparison of this season.",
+                      errors=[{"field": "comparison_id", "message": "not this season's manufacturing comparison"}])
+    if row.forecast_version != plans.current_forecast(season).version:
+        raise Conflict(f"Comparison {comparison_id} was made on forecast v{row.forecast_version}; compare again.")
+    found = next((r for r in row.results if r["name"] == name), None)
+    if found is None:
+        raise Invalid(f"Comparison {comparison_id} has no scenario named {name!r}.",
+                      errors=[{"field": "scenario", "message": "not in the comparison"}])
+    return {"comparison_id": row.pk, **{k: v for k, v in found.items() if k not in ("margin_histogram",
+                                                                                  "margin_quantiles")}}
+
+
+def order_plan(season, params, safety_stock_pct=None, manufacturing_qty=None):
+    """The order and store allocation for a safety stock or a quantity, from the pre-season run's
+    demand outputs and ``params`` (the season's, or a scenario's)."""
     outputs = Run.objects.filter(season=season, kind=Run.Kind.PRE_SEASON).values_list("outputs", flat=True).first()
     demand = (outputs or {}).get(DEMAND)
     if not demand:
@@ -88,22 +154,16 @@ def order_plan(season, safety_stock_pct):
     forecast = demand["forecast"]
     try:
         order = size_manufacturing_order(forecast["total"], params["replenishment_strategy"],
-                                         params["dc_holdback_percentage"], safety_stock_pct)
+                                         params["dc_holdback_percentage"], safety_stock_pct, manufacturing_qty)
         stores = forecasting.store_rows(season.category_id, params["season_start_date"])
         assignments = demand["clustering"]["assignments"]
         stores = [{**s, "cluster": s["cluster"] or assignments.get(s["store_id"])} for s in stores]
         plan = allocate_to_stores(forecast["total"], [w["units"] for w in forecast["weekly"]], stores,
-                                  order["safety_stock_pct"], params["dc_holdback_percentage"])
+                                  order["safety_stock_pct"], params["dc_holdback_percentage"], manufacturing_qty)
     except ToolError as exc:
-        raise Invalid(str(exc)) from exc
+        field = "manufacturing_qty" if manufacturing_qty is not None else "safety_stock_pct"
+        raise Invalid(str(exc), errors=[{"field": field, "message": str(exc)}]) from exc
     return order, plan
-
-
-def order_proposal(season, safety_stock_pct):
-    """The approval's proposal at a safety stock: (order, store plan, what the buy is worth)."""
-    order, plan = order_plan(season, safety_stock_pct)
-    money = money_view(money_inputs(season.category, season.parameters), order["demand"], order["manufacturing_qty"])
-    return order, plan, money
 
 
 def accepted_body(season, allocation, *, replayed):
@@ -114,8 +174,8 @@ def accepted_body(season, allocation, *, replayed):
         "order": plans.order_view({
             "demand": round(allocation.forecast.total_units, 2), "demand_units": allocation.demand_units,
             "safety_stock_pct": allocation.safety_stock_pct, "manufacturing_qty": allocation.manufacturing_qty,
-            "holdback_pct": allocation.holdback_pct, "initial_qty": allocation.initial_qty,
-            "holdback_qty": allocation.holdback_qty}),
+            "buy_basis": allocation.buy_basis, "holdback_pct": allocation.holdback_pct,
+            "initial_qty": allocation.initial_qty, "holdback_qty": allocation.holdback_qty}),
         "clusters": plans.cluster_allocations(allocation.cluster_totals),
         "dc_available": allocation.dc_available,
         "accepted_at": allocation.accepted_at,

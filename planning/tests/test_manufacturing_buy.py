@@ -1,0 +1,105 @@
+"""The manufacturing approval by an explicit quantity or by a saved scenario (SPEC §13): the buy
+within 0.5x..2x forecast demand, the allocation as the engine makes it for that quantity, and the
+accepted scenario's plan and record."""
+import pytest
+from django.db.models import F
+
+from planning.models import Allocation, Approval, HistoricalSale, Season
+from planning.services import approvals, scenarios
+from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
+from planning.tests.season_fixtures import start_season
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def waiting(seeded, planner, inline_jobs, fit_memo):
+    HistoricalSale.objects.filter(category=seeded).update(revenue=F("units") * 40)
+    season = start_season(planner)
+    season.refresh_from_db()
+    assert season.pending_approval == Season.PendingApproval.MANUFACTURING
+    return season
+
+
+def demand_of(season):
+    return Allocation.objects.get(season=season).demand_units
+
+
+def test_an_explicit_quantity_is_previewed_and_accepted_as_the_buy(waiting, planner, planner_api):
+    qty = round(demand_of(waiting) * 1.07)
+    preview = planner_api.post("/api/approvals/manufacturing", {
+        "workflow_id": str(waiting.pk), "action": "modify", "manufacturing_qty": qty}, content_type="application/json")
+    assert preview.status_code == 200, preview.content
+    body = preview.json()
+    assert body["order"]["manufacturing_qty"] == qty and body["order"]["buy_basis"] == "quantity"
+    assert body["order"]["initial_allocation"] + body["order"]["holdback"] == qty
+    assert body["money"]["expected_gross_margin"] is not None
+    accepted = planner_api.post("/api/approvals/manufacturing", {
+        "workflow_id": str(waiting.pk), "action": "accept", "manufacturing_qty": qty}, content_type="application/json")
+    assert accepted.status_code == 200, accepted.content
+    allocation = Allocation.objects.get(season=waiting)
+    assert (allocation.manufacturing_qty, allocation.buy_basis) == (qty, "quantity")
+    assert allocation.safety_stock_pct == pytest.approx(qty / allocation.demand_units - 1)
+    assert sum(allocation.stores.values_list("initial_qty", flat=True)) == allocation.initial_qty
+    replay = planner_api.post("/api/approvals/manufacturing", {
+        "workflow_id": str(waiting.pk), "action": "accept", "manufacturing_qty": qty}, content_type="application/json")
+    assert replay.status_code == 200 and replay.json()["replayed"] is True
+    other = planner_api.post("/api/approvals/manufacturing", {
+        "workflow_id": str(waiting.pk), "action": "accept", "manufacturing_qty": qty + 1},
+        content_type="application/json")
+    assert other.status_code == 409
+
+
+@pytest.mark.parametrize("factor", [0.49, 2.01])
+def test_a_quantity_outside_half_to_twice_demand_is_a_422_naming_it(waiting, planner_api, factor):
+    qty = int(demand_of(waiting) * factor)
+    answer = planner_api.post("/api/approvals/manufacturing", {
+        "workflow_id": str(waiting.pk), "action": "modify", "manufacturing_qty": qty}, content_type="application/json")
+    assert answer.status_code == 422 and "manufacturing_qty" in answer.content.decode()
+    assert Allocation.objects.get(season=waiting).buy_basis == "safety_stock"
+
+
+@pytest.mark.parametrize("body", [
+    {"manufacturing_qty": 9000, "safety_stock_pct": 0.2},
+    {"manufacturing_qty": "9000"},
+    {"manufacturing_qty": 9000.5},
+    {"manufacturing_qty": True},
+    {"comparison_id": 1},
+    {"scenario": "lean"},
+])
+def test_malformed_buys_are_422(waiting, planner_api, body):
+    answer = planner_api.post("/api/approvals/manufacturing", {
+        "workflow_id": str(waiting.pk), "action": "modify", **body}, content_type="application/json")
+    assert answer.status_code == 422, answer.content
+
+
+def test_accepting_a_scenario_makes_its_buy_and_plan_the_seasons_and_records_it(waiting, planner):
+    demand = demand_of(waiting)
+    comparison = scenarios.compare(waiting.pk, [
+        {"name": "proposed"},
+        {"name": "lean", "manufacturing_qty": round(demand * 1.05), "dc_holdback_percentage": 0.30,
+         "replenishment_strategy": "bi-weekly"},
+    ], paths=200, seed=3, user=planner)
+    approvals.approve_manufacturing(waiting.pk, "accept", comparison_id=comparison.pk, scenario="lean", user=planner)
+    waiting.refresh_from_db()
+    allocation = Allocation.objects.get(season=waiting)
+    assert allocation.manufacturing_qty == round(demand * 1.05) and allocation.holdback_pct == 0.30
+    assert waiting.parameters["dc_holdback_percentage"] == 0.30
+    assert waiting.parameters["replenishment_strategy"] == "bi-weekly"
+    record = Approval.objects.get(season=waiting, action="accept").values
+    assert record["scenario"]["comparison_id"] == comparison.pk and record["scenario"]["name"] == "lean"
+    assert record["scenario"]["expected_gross_margin"] is not None
+    event = waiting.events.get(payload__message__startswith="Manufacturing order accepted").payload["message"]
+    assert "scenario 'lean'" in event
+
+
+def test_a_scenario_of_another_season_or_name_is_refused(waiting, planner):
+    comparison = scenarios.compare(waiting.pk, [{"name": "proposed"}], paths=100, user=planner)
+    with pytest.raises(Exception) as missing:
+        approvals.approve_manufacturing(waiting.pk, "modify", comparison_id=comparison.pk, scenario="nope",
+                                        user=planner)
+    assert missing.value.status == 422
+    with pytest.raises(Exception) as unknown:
+        approvals.approve_manufacturing(waiting.pk, "modify", comparison_id=comparison.pk + 99, scenario="proposed",
+                                        user=planner)
+    assert unknown.value.status == 404
