@@ -20,7 +20,6 @@ from mlpipeline.economics import (
     season_demand_distribution,
     season_total_errors,
 )
-from mlpipeline.limits import BUY_RANGE  # noqa: F401  (re-exported for the scenario service)
 from mlpipeline.simulator import SeasonPlan
 from planning.models import Allocation, HistoricalSale
 from planning.services import forecasting

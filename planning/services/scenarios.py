@@ -26,10 +26,10 @@ import numpy as np
 from agents.season_tools import whole_units
 from mlpipeline import limits
 from mlpipeline.allocation import REPLENISHMENT_STRATEGIES, manufacturing_quantity
+from mlpipeline.limits import BUY_RANGE
 from mlpipeline.simulator import MAX_SCENARIOS, Scenario, compare_rest_of_season, compare_scenarios
 from planning.errors import Invalid
 from planning.models import ScenarioComparison
-from planning.selectors.economics import BUY_RANGE
 from planning.selectors.scenarios import MANUFACTURING, SimulationInputs, simulation_inputs
 from planning.selectors.seasons import season_of
 
@@ -131,8 +131,9 @@ def _manufacturing(inputs, at, name, values):
         raise _invalid(f"{at}.manufacturing_qty", "give safety_stock_pct or manufacturing_qty, not both")
     safety = None
     if "manufacturing_qty" in values:
-        qty = _whole(f"{at}.manufacturing_qty", values["manufacturing_qty"], math.ceil(BUY_RANGE[0] * total - 1e-9),
-                     math.floor(BUY_RANGE[1] * total + 1e-9))
+        units = whole_units(total)  # the range of allocation.explicit_buy, which the accept checks
+        qty = _whole(f"{at}.manufacturing_qty", values["manufacturing_qty"], math.ceil(BUY_RANGE[0] * units),
+                     math.floor(BUY_RANGE[1] * units))
     else:
         safety = _number(f"{at}.safety_stock_pct", values.get("safety_stock_pct", allocation.safety_stock_pct),
                          *limits.SAFETY_STOCK_RANGE)
