@@ -139,7 +139,7 @@ def _field(response):
 
 
 def test_bad_values_are_422_naming_the_field(at_order, planner_api):
-    total = at_order.allocation.forecast.total_units
+    total = at_order.allocation.demand_units  # the whole-unit demand the 0.5x..2x range is of
     one = [{"name": "a"}]
     assert _field(post(planner_api, at_order, one, paths=99)) == "paths"
     assert _field(post(planner_api, at_order, one, paths=20_001)) == "paths"
