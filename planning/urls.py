@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from planning.views import data, report, season, seasons
+from planning.views import data, report, season, seasons, store_tables
 
 urlpatterns = [
     path("", seasons.seasons, name="seasons"),
@@ -19,7 +19,10 @@ urlpatterns = [
     path("seasons/<uuid:season_id>/manufacturing", season.manufacturing_decision, name="manufacturing-decision"),
     path("seasons/<uuid:season_id>/markdown", season.markdown_decision, name="markdown-decision"),
     path("seasons/<uuid:season_id>/actuals", season.upload_actuals, name="upload-actuals"),
-    path("seasons/<uuid:season_id>/variance/<int:week>/stores", season.store_variance, name="store-variance"),
+    path("seasons/<uuid:season_id>/variance/<int:week>/stores", store_tables.store_variance, name="store-variance"),
+    # The season page's store tables, a page at a time (htmx; without it, the season page).
+    path("seasons/<uuid:season_id>/stores", store_tables.season_stores_table, name="season-stores-table"),
+    path("seasons/<uuid:season_id>/shipments", store_tables.season_shipments_table, name="season-shipments-table"),
     path("seasons/<uuid:season_id>/run-again", season.run_again, name="run-again"),
     path("seasons/<uuid:season_id>/report/", report.season_report, name="season-report"),
     # Data: history and store uploads, categories, data quality.

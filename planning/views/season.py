@@ -27,7 +27,7 @@ def _season(season_id):
 @require_GET
 def season_page(request, season_id):
     season = _season(season_id)
-    context = season_data.page_context(season, can_plan=can_plan(request.user))
+    context = season_data.page_context(season, can_plan=can_plan(request.user), params=request.GET)
     return render(request, "planning/season.html", {**context, "nav": "seasons"})
 
 
@@ -45,7 +45,7 @@ def season_cards(request, season_id):
 def season_panels(request, season_id):
     """The panels below the agent cards, reloaded by htmx whenever the season changes."""
     season = _season(season_id)
-    context = season_data.panels_context(season, can_plan=can_plan(request.user))
+    context = season_data.panels_context(season, can_plan=can_plan(request.user), params=request.GET)
     return render(request, "planning/partials/season_panels.html", {**context, "refresh": True})
 
 
@@ -130,15 +130,6 @@ def upload_actuals(request, season_id):
         changed=error is None,
         done_message=f"Week {report['week_number']} recorded." if report else "",
     )
-
-
-@login_required
-@require_GET
-def store_variance(request, season_id, week):
-    """Store drill-down of one week's variance (fragment)."""
-    season = _season(season_id)
-    context = {"season": season, "week": week, "stores": season_data.store_variance(season, week)}
-    return render(request, "planning/partials/store_variance.html", context)
 
 
 @planner_required

@@ -1,52 +1,46 @@
 """What the season page shows, read in a handful of queries. The numbers were computed and stored
 by the services (or, for the store drill-down, come from the planning tools); this module only
-selects and arranges them for display."""
-from collections import defaultdict
-
+selects and arranges them for display. The store tables show one page of rows each
+(planning.views.store_tables), whatever the number of stores."""
 from django.db.models import Sum
 
-from agents.season_tools import check_variance
-from mlpipeline.allocation import store_weekly_plan
-from planning.models import (
-    Allocation,
-    MarkdownDecision,
-    Replenishment,
-    StoreCluster,
-    VarianceCheck,
-    WeeklyActual,
-    Run,
-)
+from planning.models import Allocation, MarkdownDecision, Run, StoreCluster, VarianceCheck, WeeklyActual
 from planning.selectors.agent_cards import agent_cards
 from planning.services import allocation as plans
+from planning.views import store_tables
 
 TIMELINE_LENGTH = 150
 
 
-def page_context(season, *, can_plan):
+def page_context(season, *, can_plan, params=None):
     events = list(season.events.order_by("seq"))
     return {
-        **panels_context(season, can_plan=can_plan, events=events),
+        **panels_context(season, can_plan=can_plan, events=events, params=params),
         "agents": agent_cards(events),
         "last_seq": events[-1].seq if events else 0,
     }
 
 
-def panels_context(season, *, can_plan, events=None):
+def panels_context(season, *, can_plan, events=None, params=None):
+    """``params``: the request's query (the store tables' filter, sort and page)."""
+    params = {} if params is None else params
     if events is None:
         events = list(season.events.order_by("-seq")[:TIMELINE_LENGTH])[::-1]
     forecast = plans.current_forecast(season)
     allocation = Allocation.objects.select_related("accepted_by").filter(season=season).first()
+    clusters = store_tables.cluster_choices()
     return {
         "season": season,
         "can_plan": can_plan,
         "forecast": forecast,
         "original": plans.original_forecast(season) if forecast and forecast.version > 1 else forecast,
         "allocation": allocation,
-        "clusters": cluster_cards(forecast, allocation),
+        "clusters": cluster_cards(forecast, allocation, dict(clusters)),
+        "store_table": store_tables.allocation_table(season, allocation, params, clusters),
         "pending": _pending(season),
         "approvals": list(season.approvals.select_related("user")),
         "timeline": [describe(event) for event in reversed(events[-TIMELINE_LENGTH:])],
-        **in_season(season, forecast),
+        **in_season(season, forecast, params=params, clusters=clusters),
     }
 
 
@@ -83,31 +77,23 @@ def describe(event):
             "at": event.created_at, "text": text, "week": p.get("week")}
 
 
-def cluster_cards(forecast, allocation):
-    """Cluster share, units and (once allocated) the split and the store rows of each cluster."""
-    names = StoreCluster.objects.in_bulk()
+def cluster_cards(forecast, allocation, names=None):
+    """Cluster share, units and (once allocated) the split of each cluster; its stores are the
+    store table's (filtered by cluster). ``names``: cluster id -> name."""
+    if names is None:
+        names = dict(StoreCluster.objects.values_list("id", "name"))
     if allocation is not None:
-        rows = {}
-        for row in allocation.stores.select_related("store"):
-            rows.setdefault(row.cluster_id, []).append(row)
         totals = allocation.cluster_totals
     elif forecast is not None:
-        rows, totals = {}, forecast.cluster_distribution
+        totals = forecast.cluster_distribution
     else:
         return []
-    cards = []
-    for total in totals:
-        cluster = names.get(total["cluster_id"])
-        cards.append({
-            **total,
-            "name": cluster.name if cluster else total["cluster_id"],
-            "stores": rows.get(total["cluster_id"], []),
-        })
-    return cards
+    return [{**total, "name": names.get(total["cluster_id"], total["cluster_id"])} for total in totals]
 
 
-def in_season(season, forecast):
-    """Actuals, variance, replenishment and markdown of the season."""
+def in_season(season, forecast, *, params=None, clusters=()):
+    """Actuals, variance, replenishment (its latest week's shipments a page at a time) and markdown
+    of the season."""
     horizon = season.horizon_weeks
     weekly_actual = dict(
         WeeklyActual.objects.filter(season=season).values("week").annotate(units=Sum("units"))
@@ -127,10 +113,7 @@ def in_season(season, forecast):
         for week in range(1, horizon + 1)
     ] if forecast else []
     latest_week = max(weekly_actual) if weekly_actual else 0
-    shipments = list(
-        Replenishment.objects.filter(season=season).select_related("store").order_by("-week", "-need_units")
-    )
-    queue_week = shipments[0].week if shipments else None
+    queue_week, shipped_total = store_tables.shipments_summary(season)
     return {
         "weekly_actual": weekly_actual,
         "variance_checks": checks,
@@ -138,36 +121,8 @@ def in_season(season, forecast):
         "latest_week": latest_week,
         "next_week": latest_week + 1 if latest_week < horizon else None,
         "queue_week": queue_week,
-        "queue": [s for s in shipments if s.week == queue_week],
-        "shipped_total": sum(s.quantity for s in shipments),
+        "shipments_table": store_tables.shipments_table(season, queue_week, params or {}, clusters),
+        "shipped_total": shipped_total,
         "markdown": MarkdownDecision.objects.filter(season=season).select_related("decided_by").first(),
     }
 
-
-def store_variance(season, week):
-    """Each store's sales through ``week`` against its share of the baseline that week's check used
-    (share = the store's planned units / the plan's demand), worst first."""
-    check = VarianceCheck.objects.select_related("forecast").filter(season=season, week=week).first()
-    allocation = Allocation.objects.filter(season=season).first()
-    if check is None or allocation is None or not allocation.demand_units:
-        return []
-    baseline = check.forecast.weekly_units()[:week]
-    sold = defaultdict(lambda: [0, 0])  # store -> [this week, to date]
-    for store_id, sold_week, units in WeeklyActual.objects.filter(
-        season=season, week__lte=week
-    ).values_list("store_id", "week", "units"):
-        sold[store_id][1] += units
-        if sold_week == week:
-            sold[store_id][0] += units
-    rows = []
-    for row in allocation.stores.select_related("store", "cluster"):
-        plan = sum(store_weekly_plan(row.planned_units / allocation.demand_units, baseline))
-        week_units, to_date = sold[row.store_id]
-        rows.append({
-            "store": row.store,
-            "cluster": row.cluster.name if row.cluster else "—",
-            "week_units": week_units,
-            "plan_to_date": plan,
-            **check_variance(to_date, plan, check.threshold),
-        })
-    return sorted(rows, key=lambda r: r["variance"], reverse=True)
