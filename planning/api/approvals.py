@@ -28,8 +28,10 @@ def manufacturing(request, payload: ManufacturingApprovalIn):
 
 @router.post("/approvals/markdown", response={200: ApprovalOut, **errors(403, 404, 409)})
 def markdown(request, payload: MarkdownApprovalIn):
-    """modify: the markdown at another elasticity, not committed. accept: apply it and re-forecast
-    the remaining weeks with the expected lift."""
+    """modify: the markdown at another elasticity, or at a scenario of a saved markdown comparison
+    (comparison_id + scenario: its depth), not committed. accept: apply it (the scenario is
+    recorded in the approval) and re-forecast the remaining weeks with the expected lift."""
     require_role(request, PLANNER)
     return approvals.approve_markdown(payload.workflow_id, payload.action, payload.elasticity_coefficient,
-                                           note=payload.note or "", user=request.auth)
+                                      note=payload.note or "", user=request.auth,
+                                      comparison_id=payload.comparison_id, scenario=payload.scenario)

@@ -141,34 +141,48 @@ class EventsOut(Schema):
     events: list[EventOut]
 
 
-class ManufacturingApprovalIn(StrictIn):
-    """One of safety_stock_pct, manufacturing_qty or (comparison_id, scenario); required for
-    modify, default for accept: the proposed order."""
+class ScenarioChoiceIn(StrictIn):
+    comparison_id: DbId | None = Field(None, description="A saved comparison of this season, of the approval's kind")
+    scenario: str | None = Field(None, min_length=1, max_length=64, description="A scenario name of that comparison")
+
+    @model_validator(mode="after")
+    def _paired(self):
+        if (self.comparison_id is None) != (self.scenario is None):
+            raise ValueError("comparison_id and scenario go together")
+        return self
+
+
+class ManufacturingApprovalIn(ScenarioChoiceIn):
+    """One of safety_stock_pct, manufacturing_qty or a scenario (comparison_id + scenario);
+    required for modify, default for accept: the proposed order."""
     workflow_id: UUID
     action: Literal["modify", "accept"]
     safety_stock_pct: float | None = Field(None, ge=SAFETY_STOCK[0], le=SAFETY_STOCK[1],
                                            description="0.10..0.30; required for modify, default for accept: the proposed one")
     manufacturing_qty: StrictInt | None = Field(None, ge=0, description="An explicit buy, 0.5x..2x forecast demand")
-    comparison_id: DbId | None = Field(None, description="A saved manufacturing comparison of this season")
-    scenario: str | None = Field(None, min_length=1, max_length=64, description="A scenario name of that comparison")
     note: str | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
     def _one_buy(self):
-        if (self.comparison_id is None) != (self.scenario is None):
-            raise ValueError("comparison_id and scenario go together")
         given = [self.safety_stock_pct is not None, self.manufacturing_qty is not None, self.comparison_id is not None]
         if sum(given) > 1:
             raise ValueError("give one of safety_stock_pct, manufacturing_qty or a scenario")
         return self
 
 
-class MarkdownApprovalIn(StrictIn):
+class MarkdownApprovalIn(ScenarioChoiceIn):
+    """An elasticity_coefficient or a scenario (comparison_id + scenario), not both."""
     workflow_id: UUID
     action: Literal["modify", "accept"]
     elasticity_coefficient: float | None = Field(None, ge=ELASTICITY[0], le=ELASTICITY[1],
                                                  description="1.0..3.0; required for modify, default for accept: the recommended one")
     note: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_choice(self):
+        if self.elasticity_coefficient is not None and self.comparison_id is not None:
+            raise ValueError("give an elasticity_coefficient or a scenario, not both")
+        return self
 
 
 class ApprovalOut(Schema):

@@ -163,6 +163,26 @@ def comparison(comparison_id) -> ScenarioComparison:
     return found
 
 
+def chosen_scenario(season: Season, comparison_id, name, kind: str) -> dict:
+    """A scenario of a saved comparison of ``kind`` of ``season``, computed on the plan in force
+    (the forecast version, and the week for a markdown): its settings and SPEC fields, for an
+    approval to accept (422 not this season's or no such name, 404 unknown, 409 made on an
+    older plan)."""
+    row = comparison(comparison_id)
+    if row.season_id != season.pk or row.kind != kind:
+        raise Invalid(f"Comparison {comparison_id} is not a {kind} comparison of this season.",
+                      errors=[{"field": "comparison_id", "message": f"not this season's {kind} comparison"}])
+    if row.forecast_version != plans.current_forecast(season).version or row.week != season.current_week:
+        raise Conflict(f"Comparison {comparison_id} was made on an older plan (forecast v{row.forecast_version}, "
+                       f"week {row.week}); compare again.")
+    found = next((r for r in row.results if r["name"] == name), None)
+    if found is None:
+        raise Invalid(f"Comparison {comparison_id} has no scenario named {name!r}.",
+                      errors=[{"field": "scenario", "message": "not in the comparison"}])
+    return {"comparison_id": row.pk, **{k: v for k, v in found.items()
+                                        if k not in ("margin_histogram", "margin_quantiles")}}
+
+
 def season_comparisons(season: Season, kind: str | None = None):
     """The season's comparisons, newest first (optionally of one kind)."""
     rows = ScenarioComparison.objects.filter(season=season).select_related("created_by")

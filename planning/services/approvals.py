@@ -26,12 +26,13 @@ from django.utils import timezone
 
 from planning import tasks
 from planning.errors import Conflict, Invalid, NotFound
-from planning.models import Allocation, Approval, MarkdownDecision, Run, Season
+from planning.models import Allocation, Approval, MarkdownDecision, Run, ScenarioComparison, Season
+from planning.selectors import scenarios as scenario_reads
 from planning.selectors.seasons import markdown_dict, markdown_view
 from planning.services import allocation as plans
 from planning.services import events, states
 from planning.services.manufacturing import Buy, accepted_body, order_proposal
-from planning.services.markdown import approval_values, recompute
+from planning.services.markdown import approval_values, recompute, scenario_markdown
 from planning.services.runs import add_outputs
 
 Status = Run.Status
@@ -237,11 +238,40 @@ def _committed_markdown(season):
     return decision if decision is not None and decision.status == MarkdownDecision.Status.ACCEPTED else None
 
 
-def _markdown_proposal(season, elasticity):
+@dataclass(frozen=True)
+class MarkdownChoice:
+    """What the planner decides the markdown by: an elasticity (the §4 formula), or a scenario
+    of a saved markdown comparison (its depth, from the next week)."""
+
+    elasticity: float | None = None
+    comparison_id: int | None = None
+    scenario: str | None = None
+
+
+def _markdown_proposal(season, choice):
     decision = _markdown_decision(season)
     if decision is None:
         raise Conflict(f"The season is {season.status}, not waiting for the approval of the markdown.")
-    return recompute(decision, elasticity)
+    if choice.comparison_id is None:
+        return recompute(decision, choice.elasticity)
+    if choice.elasticity is not None:
+        raise Invalid("Give an elasticity or a scenario, not both.", errors=[{"field": "scenario", "message": "alone"}])
+    chosen = scenario_reads.chosen_scenario(season, choice.comparison_id, choice.scenario,
+                                            ScenarioComparison.Kind.MARKDOWN)
+    return {**scenario_markdown(decision, chosen), "scenario": chosen}
+
+
+def _same_markdown(choice, decision):
+    if choice.comparison_id is None:
+        return round(float(choice.elasticity), 4) == round(decision.elasticity, 4)
+    last = decision.season.approvals.filter(kind=Approval.Kind.MARKDOWN, action=Approval.Action.ACCEPT).last()
+    chosen = (last.values or {}).get("scenario") if last else None
+    return bool(chosen) and (chosen["comparison_id"], chosen["name"]) == (choice.comparison_id, choice.scenario)
+
+
+def _proposed_markdown(season):
+    decision = _markdown_decision(season)
+    return MarkdownChoice(elasticity=decision.elasticity) if decision else None
 
 
 def _commit_markdown(season, final, user, now):
@@ -258,14 +288,16 @@ def _commit_markdown(season, final, user, now):
 MARKDOWN = ApprovalKind(
     pending=Season.PendingApproval.MARKDOWN, kind=Approval.Kind.MARKDOWN, agent="pricing",
     field="elasticity_coefficient", what="the markdown",
-    proposed=lambda wf: _markdown_decision(wf).elasticity if _markdown_decision(wf) else None,
-    committed=_committed_markdown,
-    same_value=lambda elasticity, decision: round(float(elasticity), 4) == round(decision.elasticity, 4),
-    propose=_markdown_proposal, values=lambda final: approval_values(final, final["week"]),
+    proposed=_proposed_markdown, committed=_committed_markdown, same_value=_same_markdown,
+    propose=_markdown_proposal,
+    values=lambda final: {**approval_values(final, final["week"]), "scenario": final.get("scenario")},
     preview=lambda p: (f"Preview: elasticity {p['elasticity']} -> markdown {p['markdown_pct']:.0%}, "
                        f"expected lift {p['expected_lift']:.1%}; not committed"),
     commit=_commit_markdown,
-    accepted=lambda final, who: (f"Markdown accepted by {who}: {final['markdown_pct']:.0%} off from week "
+    accepted=lambda final, who: (f"Markdown accepted by {who}"
+                                 + (f" (scenario {final['scenario']['name']!r} of comparison "
+                                    f"{final['scenario']['comparison_id']})" if final.get("scenario") else "")
+                                 + f": {final['markdown_pct']:.0%} off from week "
                                  f"{final['week'] + 1}, expected lift {final['expected_lift']:.1%}"),
     body=lambda wf, decision, replayed: {
         "workflow_id": str(wf.pk), "action": "accept", "committed": True, "replayed": replayed,
@@ -275,7 +307,11 @@ MARKDOWN = ApprovalKind(
 )
 
 
-def approve_markdown(workflow_id, action, elasticity=None, note="", user=None):
-    """The markdown approval: ``accept`` applies the markdown and resumes the season, which
+def approve_markdown(workflow_id, action, elasticity=None, note="", user=None, *, comparison_id=None,
+                     scenario=None):
+    """The markdown approval, decided by an elasticity (the §4 formula) or by a scenario of a saved
+    markdown comparison (its depth): ``accept`` applies the markdown and resumes the season, which
     re-forecasts the remaining weeks with the expected lift (planning.services.markdown)."""
-    return decide(MARKDOWN, workflow_id, action, elasticity, note, user)
+    choice = MarkdownChoice(elasticity, comparison_id, scenario)
+    given = elasticity is not None or comparison_id is not None
+    return decide(MARKDOWN, workflow_id, action, choice if given else None, note, user)

@@ -117,7 +117,8 @@ def order_proposal(season, buy: Buy):
         if qty is not None or safety is not None:
             raise Invalid("Give a scenario, a safety stock or a manufacturing quantity, not two.",
                           errors=[{"field": "scenario", "message": "alone"}])
-        scenario = accepted_scenario(season, buy.comparison_id, buy.scenario)
+        scenario = scenario_reads.chosen_scenario(season, buy.comparison_id, buy.scenario,
+                                                  ScenarioComparison.Kind.MANUFACTURING)
         params.update({name: scenario["settings"][name] for name in SCENARIO_PARAMETERS})
         qty = scenario["settings"]["manufacturing_qty"]
     elif qty is not None and safety is not None:
@@ -126,22 +127,6 @@ def order_proposal(season, buy: Buy):
     order, plan = order_plan(season, params, safety, qty)
     money = money_view(money_inputs(season.category, params), order["demand"], order["manufacturing_qty"])
     return OrderProposal(order, plan, money, params, scenario)
-
-
-def accepted_scenario(season, comparison_id, name):
-    """A scenario of a saved manufacturing comparison of ``season``, computed on the plan in force."""
-    row = scenario_reads.comparison(comparison_id)
-    if row.season_id != season.pk or row.kind != ScenarioComparison.Kind.MANUFACTURING:
-        raise Invalid(f"Comparison {comparison_id} is not a manufacturing comparison of this season.",
-                      errors=[{"field": "comparison_id", "message": "not this season's manufacturing comparison"}])
-    if row.forecast_version != plans.current_forecast(season).version:
-        raise Conflict(f"Comparison {comparison_id} was made on forecast v{row.forecast_version}; compare again.")
-    found = next((r for r in row.results if r["name"] == name), None)
-    if found is None:
-        raise Invalid(f"Comparison {comparison_id} has no scenario named {name!r}.",
-                      errors=[{"field": "scenario", "message": "not in the comparison"}])
-    return {"comparison_id": row.pk, **{k: v for k, v in found.items() if k not in ("margin_histogram",
-                                                                                  "margin_quantiles")}}
 
 
 def order_plan(season, params, safety_stock_pct=None, manufacturing_qty=None):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from agents.orchestration import MARKDOWN, StepContext
 from agents.season_tools import ToolError, recommend_markdown
 from mlpipeline import limits
+from mlpipeline.allocation import LIFT_PER_MARKDOWN
 from planning.errors import Invalid
 from planning.models import Forecast, MarkdownDecision, Run, Season
 from planning.selectors.seasons import baseline_for_week, markdown_dict, markdown_view
@@ -70,6 +71,19 @@ def recompute(decision, elasticity):
     except ToolError as exc:
         raise Invalid(str(exc), errors=[{"field": "elasticity_coefficient", "message": str(exc)}]) from exc
     return {**result, "week": decision.week}
+
+
+def scenario_markdown(decision, scenario):
+    """The decision's markdown at a compared scenario's depth (its settings' markdown_pct, from
+    the next week), with the §4 lift: the recommendation's shape, its formula naming the scenario."""
+    result = recompute(decision, decision.elasticity)
+    depth = float(scenario["settings"]["markdown_pct"] or 0.0)
+    lift = round(float(LIFT_PER_MARKDOWN) * depth, 6)
+    return {**result, "markdown_pct": depth, "expected_lift": lift,
+            "formula": (f"scenario {scenario['name']!r} of comparison {scenario['comparison_id']}: {depth:.0%} off, "
+                        f"lift 1.5 x {depth:.0%} = {lift:.1%}; simulated expected gross margin "
+                        f"{scenario['expected_gross_margin']:,.0f} (P10 {scenario['gross_margin_p10']:,.0f}, "
+                        f"P90 {scenario['gross_margin_p90']:,.0f})")}
 
 
 def approval_values(result, week):

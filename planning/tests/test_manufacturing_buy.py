@@ -8,6 +8,7 @@ from planning.models import Allocation, Approval, HistoricalSale, Season
 from planning.services import approvals, scenarios
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.season_fixtures import start_season
+from planning.tests.test_scenarios_api import at_markdown  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +104,26 @@ def test_a_scenario_of_another_season_or_name_is_refused(waiting, planner):
         approvals.approve_manufacturing(waiting.pk, "modify", comparison_id=comparison.pk + 99, scenario="proposed",
                                         user=planner)
     assert unknown.value.status == 404
+
+
+def test_accepting_a_markdown_scenario_applies_its_depth_and_records_it(at_markdown, planner, planner_api):
+    comparison = scenarios.compare(at_markdown.pk, [{"name": "none", "markdown_pct": 0.0},
+                                                    {"name": "deep", "markdown_pct": 0.30}], paths=200, user=planner)
+    preview = planner_api.post("/api/approvals/markdown", {
+        "workflow_id": str(at_markdown.pk), "action": "modify", "comparison_id": comparison.pk, "scenario": "deep"},
+        content_type="application/json")
+    assert preview.status_code == 200, preview.content
+    assert preview.json()["markdown"]["recommended_markdown_pct"] == 0.30
+    assert preview.json()["markdown"]["expected_lift"] == pytest.approx(0.45)
+    both = planner_api.post("/api/approvals/markdown", {
+        "workflow_id": str(at_markdown.pk), "action": "modify", "comparison_id": comparison.pk, "scenario": "deep",
+        "elasticity_coefficient": 2.0}, content_type="application/json")
+    assert both.status_code == 422
+    approvals.approve_markdown(at_markdown.pk, "accept", comparison_id=comparison.pk, scenario="deep", user=planner)
+    decision = at_markdown.markdowns.get()
+    assert (decision.status, decision.markdown_pct, decision.expected_lift) == ("accepted", 0.30, pytest.approx(0.45))
+    record = Approval.objects.get(season=at_markdown, kind="markdown", action="accept").values
+    assert record["scenario"]["name"] == "deep" and record["scenario"]["comparison_id"] == comparison.pk
+    replay = approvals.approve_markdown(at_markdown.pk, "accept", comparison_id=comparison.pk, scenario="deep",
+                                        user=planner)
+    assert replay["replayed"] is True
