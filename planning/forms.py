@@ -95,21 +95,37 @@ class PageForm(forms.Form):
         return Invalid(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
-class ManufacturingDecisionForm(PageForm):
-    """Preview (modify) or accept the manufacturing order; safety stock in percent, within
-    SAFETY_STOCK_RANGE. Empty is allowed: accept then keeps the proposed one, and the service
-    says that modify needs a value."""
+class ScenarioChoiceForm(PageForm):
+    """An approval decided by a scenario of a saved comparison: ``comparison_id`` and ``scenario``
+    together (the service checks that they name this season's comparison of the right kind)."""
+
+    comparison_id = WholeNumberField(required=False, min_value=1, error_messages=NUMBER_ERRORS)
+    scenario = forms.CharField(required=False, max_length=64, strip=True)
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("comparison_id")) != bool(data.get("scenario")):
+            raise forms.ValidationError("a scenario needs its comparison", code="scenario")
+        return data
+
+
+class ManufacturingDecisionForm(ScenarioChoiceForm):
+    """Preview (modify) or accept the manufacturing order: by a safety stock in percent within
+    SAFETY_STOCK_RANGE, by a manufacturing quantity of the planner's own, or by a compared
+    scenario. All empty is allowed: accept then keeps the proposed order, and the service says
+    that modify needs a value."""
 
     action = forms.ChoiceField(choices=ACTIONS, error_messages=ACTION_ERRORS)
     safety_stock_pct = PercentField(required=False, error_messages=NUMBER_ERRORS)
+    manufacturing_qty = WholeNumberField(required=False, min_value=0, error_messages=NUMBER_ERRORS)
 
     def clean_safety_stock_pct(self):
         return within(self.cleaned_data["safety_stock_pct"], SAFETY_STOCK_RANGE, percent)
 
 
-class MarkdownDecisionForm(PageForm):
-    """Preview (modify) or accept the markdown at an elasticity within ELASTICITY_RANGE (empty:
-    accept keeps the recommended one)."""
+class MarkdownDecisionForm(ScenarioChoiceForm):
+    """Preview (modify) or accept the markdown at an elasticity within ELASTICITY_RANGE, or at a
+    compared scenario's depth (empty: accept keeps the recommended one)."""
 
     api_names = {"elasticity": "elasticity_coefficient"}
 

@@ -127,3 +127,21 @@ def test_accepting_a_markdown_scenario_applies_its_depth_and_records_it(at_markd
     replay = approvals.approve_markdown(at_markdown.pk, "accept", comparison_id=comparison.pk, scenario="deep",
                                         user=planner)
     assert replay["replayed"] is True
+
+
+def test_the_panel_form_accepts_a_quantity_or_a_scenario(waiting, planner):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(planner)
+    url = f"/seasons/{waiting.pk}/manufacturing"
+    qty = round(demand_of(waiting) * 1.1)
+    preview = client.post(url, {"action": "modify", "manufacturing_qty": str(qty)}, HTTP_HX_REQUEST="true")
+    assert preview.status_code == 200 and f"{qty:,}" in preview.content.decode()
+    half = client.post(url, {"action": "modify", "scenario": "lean"}, HTTP_HX_REQUEST="true")
+    assert half.status_code == 422 and "a scenario needs its comparison" in half.content.decode()
+    comparison = scenarios.compare(waiting.pk, [{"name": "lean", "manufacturing_qty": qty}], paths=100, user=planner)
+    accepted = client.post(url, {"action": "accept", "comparison_id": str(comparison.pk), "scenario": "lean"},
+                           HTTP_HX_REQUEST="true")
+    assert accepted.status_code == 200, accepted.content.decode()[:500]
+    assert Allocation.objects.get(season=waiting).manufacturing_qty == qty

@@ -75,11 +75,14 @@ def _approval(request, season_id, *, form_class, decide, preview_of, template, d
 @planner_required
 @require_POST
 def manufacturing_decision(request, season_id):
-    """Modify (preview at a new safety stock, repeatable) or accept the manufacturing order."""
+    """Modify (preview at a new safety stock or quantity, or a compared scenario; repeatable) or
+    accept the manufacturing order."""
 
     def decide(season, values):
-        return approvals.approve_manufacturing(season.pk, values["action"], values["safety_stock_pct"],
-                                               user=request.user)
+        return approvals.approve_manufacturing(
+            season.pk, values["action"], values["safety_stock_pct"], user=request.user,
+            manufacturing_qty=values["manufacturing_qty"], comparison_id=values["comparison_id"],
+            scenario=values["scenario"] or None)
 
     return _approval(
         request, season_id, form_class=ManufacturingDecisionForm, decide=decide,
@@ -92,11 +95,12 @@ def manufacturing_decision(request, season_id):
 @planner_required
 @require_POST
 def markdown_decision(request, season_id):
-    """Modify (preview at another elasticity, repeatable) or accept the recommended markdown."""
+    """Modify (preview at another elasticity or a compared scenario's depth; repeatable) or accept
+    the recommended markdown."""
 
     def decide(season, values):
-        return approvals.approve_markdown(season.pk, values["action"], values["elasticity"],
-                                          user=request.user)
+        return approvals.approve_markdown(season.pk, values["action"], values["elasticity"], user=request.user,
+                                          comparison_id=values["comparison_id"], scenario=values["scenario"] or None)
 
     return _approval(
         request, season_id, form_class=MarkdownDecisionForm, decide=decide,
