@@ -102,9 +102,9 @@ def _text(x, y, content, *, anchor="middle", size=12, weight=None, fill="#1d2430
     )
 
 
-def _open(title: str, description: str, chart_id: str) -> list[str]:
+def _open(title: str, description: str, chart_id: str, height: int = HEIGHT) -> list[str]:
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
         f'class="chart" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
         f'font-family="system-ui, sans-serif">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
@@ -148,11 +148,9 @@ def _axes(frame: _Frame, ticks: list[float], y_title: str) -> list[str]:
     return parts
 
 
-def _legend(items: list[tuple[str, str]]) -> list[str]:
+def _legend(items: list[tuple[str, str]], y: float = HEIGHT - 18, x: float = MARGIN_LEFT) -> list[str]:
     """``items``: (swatch markup at origin, label). Laid out left to right under the x axis."""
     parts = ['<g class="legend">']
-    x = MARGIN_LEFT
-    y = HEIGHT - 18
     for swatch, label in items:
         parts.append(f'<g transform="translate({_num(x)} {y - 10})">{swatch}</g>')
         parts.append(_text(x + 26, y, label, anchor="start", size=12))
@@ -373,3 +371,138 @@ def _empty_chart(title: str, message: str, chart_id: str) -> str:
     parts.append(_text(WIDTH / 2, HEIGHT / 2, message, size=14, fill="#5b6575"))
     parts.append("</svg>")
     return "".join(parts)
+
+
+# --- Scenario comparison (SPEC §13): the margin distribution of each scenario ----------------------
+
+SCENARIO_LEFT = 190  # the scenario names
+SCENARIO_ROW = 46
+SCENARIO_TOP = 48
+SCENARIO_BOTTOM = 84  # money ticks, the axis title and the legend
+BOX_COLOUR = "#c9d5ee"
+RECOMMENDED_COLOUR = "#1f7a3f"
+QUANTILE_AT = {"p10": 2, "p25": 5, "p50": 10, "p75": 15, "p90": 18}  # indexes of the 0, 5, ..., 100% list
+
+
+def money_ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Round ticks covering ``low``..``high`` (steps of 1, 2, 2.5 or 5 times 10^n), negatives allowed."""
+    if not high > low:
+        low, high = low - 1.0, high + 1.0
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(k * step, 10) for k in range(first, last + 1)]
+
+
+def _money(value: float) -> str:
+    """Money for an axis: 412345 -> "412k", 1250000 -> "1.25M", -3000 -> "−3k"."""
+    size = abs(value)
+    if size >= 1_000_000:
+        text = f"{size / 1_000_000:,.2f}".rstrip("0").rstrip(".") + "M"
+    elif size >= 1000:
+        text = f"{size / 1000:,.1f}".rstrip("0").rstrip(".") + "k"
+    else:
+        text = f"{size:,.0f}"
+    return ("−" if value < 0 else "") + text
+
+
+def _short(name: str, limit: int = 24) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def margin_distribution_chart(comparison: dict, *, title: str = "Gross margin per scenario",
+                              chart_id: str = "margin-chart") -> str:
+    """One box and whiskers per scenario on one money axis: the 80% range (P10-P90) as whiskers,
+    the middle half (P25-P75) as the box, the median as a bar and the mean (the expected margin) as
+    a diamond. The recommended scenario's box is hatched and its name carries "recommended".
+
+    ``comparison`` is ``planning.selectors.scenarios.comparison_dict``: ``scenarios`` (each with
+    ``name, rank, expected_gross_margin, margin_quantiles``), ``recommended`` and ``paths``."""
+    rows = [s for s in comparison.get("scenarios") or [] if len(s.get("margin_quantiles") or []) == 21]
+    if not rows:
+        return _empty_chart(title, "No scenarios compared yet.", chart_id)
+    recommended = comparison.get("recommended")
+    height = SCENARIO_TOP + SCENARIO_ROW * len(rows) + SCENARIO_BOTTOM
+    left, right, top, bottom = SCENARIO_LEFT, WIDTH - 24, SCENARIO_TOP, SCENARIO_TOP + SCENARIO_ROW * len(rows)
+    spots = [s["margin_quantiles"][QUANTILE_AT[q]] for s in rows for q in ("p10", "p90")]
+    spots += [s["expected_gross_margin"] for s in rows]
+    ticks = money_ticks(min(spots), max(spots))
+    low, high = ticks[0], ticks[-1]
+
+    def x(value):
+        return left + (float(value) - low) / (high - low) * (right - left)
+
+    best = next((s for s in rows if s["name"] == recommended), None)
+    description = (f"{len(rows)} scenarios over {comparison.get('paths', 0):,} simulated seasons: each one's "
+                   "gross margin, 80% range (P10 to P90), middle half and median, the mean marked.")
+    if best:
+        description += f" Recommended: {best['name']} (highest expected margin, {best['expected_gross_margin']:,.0f})."
+    for s in rows:
+        q = s["margin_quantiles"]
+        description += (f" {s['name']}: expected {s['expected_gross_margin']:,.0f}, median {q[10]:,.0f}, "
+                        f"80% range {q[2]:,.0f} to {q[18]:,.0f}.")
+    parts = _open(title, description, chart_id, height=height)
+    parts.append(
+        f'<defs><pattern id="{chart_id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        f'patternTransform="rotate(45)"><rect width="6" height="6" fill="#d4ecdc"/>'
+        f'<rect width="2" height="6" fill="{RECOMMENDED_COLOUR}" fill-opacity="0.6"/></pattern></defs>'
+    )
+    parts.append('<g class="axis x-axis">')
+    for tick in ticks:  # zero (break-even) dashed and darker
+        grid = 'stroke="#8a93a3" stroke-dasharray="4 3"' if tick == 0 else 'stroke="#e3e7ee"'
+        parts.append(f'<line x1="{_num(x(tick))}" x2="{_num(x(tick))}" y1="{top}" y2="{bottom}" {grid}/>')
+        parts.append(_text(x(tick), bottom + 16, _money(tick), size=11))
+    parts.append(f'<line x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}" stroke="#5b6575"/>')
+    parts.append(_text((left + right) / 2, bottom + 34, "Gross margin over the season (money)", size=12))
+    parts.append("</g>")
+    for index, s in enumerate(rows):
+        parts += _scenario_row(s, s["name"] == recommended, top + (index + 0.5) * SCENARIO_ROW, x, chart_id)
+    whisker = ('<line x1="0" x2="20" y1="6" y2="6" stroke="#1d2430" stroke-width="1.5"/>'
+               '<line x1="0" x2="0" y1="1" y2="11" stroke="#1d2430"/><line x1="20" x2="20" y1="1" y2="11" '
+               'stroke="#1d2430"/>')
+    median = '<line x1="10" x2="10" y1="0" y2="12" stroke="#1d2430" stroke-width="3"/>'
+    parts += _legend([
+        (whisker, "80% range (P10–P90)"),
+        (_box_swatch(BOX_COLOUR, "#2f4a8a"), "Middle half"),
+        (median, "Median"),
+        (_diamond(10, 6, "#2f4a8a"), "Mean (expected)"),
+        (_box_swatch(f"url(#{chart_id}-hatch)", RECOMMENDED_COLOUR), "Recommended"),
+    ], y=height - 14, x=24)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _diamond(cx, cy, fill, size=6):
+    return (f'<path d="M{_num(cx)},{_num(cy - size)} L{_num(cx + size)},{_num(cy)} L{_num(cx)},{_num(cy + size)} '
+            f'L{_num(cx - size)},{_num(cy)} Z" fill="{fill}" stroke="#fff" stroke-width="1.5"/>')
+
+
+def _scenario_row(s, is_recommended, cy, x, chart_id) -> list[str]:
+    q = s["margin_quantiles"]
+    p10, p25, p50, p75, p90 = (q[QUANTILE_AT[k]] for k in ("p10", "p25", "p50", "p75", "p90"))
+    mean = s["expected_gross_margin"]
+    ink = RECOMMENDED_COLOUR if is_recommended else "#2f4a8a"
+    tip = (f"{s['name']}{' (recommended)' if is_recommended else ''}: expected margin {mean:,.0f}; "
+           f"median {p50:,.0f}; middle half {p25:,.0f} to {p75:,.0f}; 80% range {p10:,.0f} to {p90:,.0f}")
+    fill = f"url(#{chart_id}-hatch)" if is_recommended else BOX_COLOUR
+    rank = f"rank {s.get('rank', '—')}" + (" · recommended ★" if is_recommended else "")
+    box_x, box_w = x(p25), max(x(p75) - x(p25), 1.5)
+    return [
+        f'<g class="scenario{" recommended" if is_recommended else ""}" data-scenario="{escape(s["name"])}">',
+        f"<title>{escape(tip)}</title>",
+        _text(SCENARIO_LEFT - 12, cy - 2, _short(s["name"]), anchor="end", size=13,
+              weight="600" if is_recommended else None),
+        _text(SCENARIO_LEFT - 12, cy + 13, rank, anchor="end", size=11,
+              fill=RECOMMENDED_COLOUR if is_recommended else "#5b6575"),
+        f'<line x1="{_num(x(p10))}" x2="{_num(x(p90))}" y1="{_num(cy)}" y2="{_num(cy)}" stroke="#1d2430" '
+        f'stroke-width="1.5"/>',
+        *(f'<line x1="{_num(x(v))}" x2="{_num(x(v))}" y1="{_num(cy - 7)}" y2="{_num(cy + 7)}" stroke="#1d2430"/>'
+          for v in (p10, p90)),
+        f'<rect class="scenario-box" x="{_num(box_x)}" y="{_num(cy - 11)}" width="{_num(box_w)}" height="22" '
+        f'fill="{fill}" stroke="{ink}" stroke-width="{2 if is_recommended else 1.2}"/>',
+        f'<line class="median" x1="{_num(x(p50))}" x2="{_num(x(p50))}" y1="{_num(cy - 11)}" y2="{_num(cy + 11)}" '
+        f'stroke="#1d2430" stroke-width="3"/>',
+        _diamond(x(mean), cy, ink),
+        "</g>",
+    ]
