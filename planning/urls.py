@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from planning.views import data, report, season, seasons, store_tables
+from planning.views import data, report, scenarios, season, seasons, store_tables
 
 urlpatterns = [
     path("", seasons.seasons, name="seasons"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("seasons/<uuid:season_id>/cards", season.season_cards, name="season-cards"),
     path("seasons/<uuid:season_id>/manufacturing", season.manufacturing_decision, name="manufacturing-decision"),
     path("seasons/<uuid:season_id>/markdown", season.markdown_decision, name="markdown-decision"),
+    path("seasons/<uuid:season_id>/scenarios", scenarios.scenario_comparison, name="scenario-comparison"),
     path("seasons/<uuid:season_id>/actuals", season.upload_actuals, name="upload-actuals"),
     path("seasons/<uuid:season_id>/variance/<int:week>/stores", store_tables.store_variance, name="store-variance"),
     # The season page's store tables, a page at a time (htmx; without it, the season page).
