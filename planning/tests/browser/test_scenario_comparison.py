@@ -1,0 +1,85 @@
+"""The scenario comparison at the manufacturing approval in a real browser (SPEC §13): a planner
+opens a season waiting for the approval, adds a scenario, gets a problem shown next to its input
+(the rest of the rows kept), compares, reads the table and the margin chart, and accepts one
+scenario. The flow is timed (printed, not asserted; the target is under two minutes for a person)
+and screenshots go to test-artifacts/scenario-*.png."""
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from planning.tests.browser.conftest import ARTIFACTS
+from planning.tests.browser.live_server import sign_in
+from planning.tests.browser.test_planner_pages import PARAMS, api, wait_for_status
+
+pytestmark = pytest.mark.browser
+
+
+def screenshot(page, name, selector=None):
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = str(ARTIFACTS / f"scenario-{name}.png")
+    if selector:
+        page.locator(selector).screenshot(path=path)
+    else:
+        page.screenshot(path=path, full_page=True)
+
+
+def test_compare_scenarios_and_accept_one(page, live_url):
+    sign_in(page, live_url)
+    created = api(page, live_url, "POST", "/api/workflows/forecast",
+                  {"category_id": "womens_dresses", "parameters": PARAMS})
+    season_id = created["workflow_id"]
+    wait_for_status(page, live_url, season_id, "awaiting_approval")
+    data = api(page, live_url, "GET", f"/api/workflows/{season_id}")["pending_approval"]["data"]
+    proposed, demand = data["manufacturing_qty"], data["forecast_total"]
+
+    started = time.monotonic()
+    page.goto(f"{live_url}/seasons/{season_id}/")
+    section = page.locator("#scenario-comparison")
+    section.scroll_into_view_if_needed()
+    expect(section.get_by_text("No scenarios compared yet")).to_be_visible()
+    expect(page.locator("#s-0-name")).to_have_value("Proposed")
+    expect(page.locator("#s-1-name")).to_have_value("Newsvendor")
+
+    # A new scenario in the empty row, one more row added, a buy outside 0.5x..2x demand in it.
+    page.fill("#s-4-name", "Lean, no top-ups")
+    page.fill("#s-4-safety_stock_pct", "10")
+    page.select_option("#s-4-replenishment_strategy", "none")
+    section.get_by_role("button", name="Add a row").click()
+    expect(page.locator("#s-5-name")).to_be_visible()
+    expect(page.locator("#s-4-name")).to_have_value("Lean, no top-ups")
+    page.fill("#s-5-name", "Double")
+    page.fill("#s-5-manufacturing_qty", str(round(demand * 3)))
+    section.get_by_role("button", name="Compare").click()
+    error = page.locator("#s-5-manufacturing_qty-error")
+    expect(error).to_contain_text("must be within")
+    expect(page.locator("#s-5-manufacturing_qty")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#s-4-replenishment_strategy")).to_have_value("none")  # nothing typed is lost
+    screenshot(page, "error", "#scenario-comparison")
+
+    double = int(demand * 2)
+    page.fill("#s-5-manufacturing_qty", str(double))
+    section.get_by_role("button", name="Compare").click()
+    table = page.locator("#scenario-comparison .scenario-table")
+    expect(table.locator("tbody tr")).to_have_count(6)
+    expect(table.locator(".badge.recommended")).to_have_count(1)
+    expect(page.locator("#margin-chart-title")).to_have_text("Gross margin per scenario")
+    expect(page.locator("#scenario-comparison svg .scenario-box")).to_have_count(6)
+    expect(table.locator("tr", has_text="Double")).to_contain_text(f"{double:,}")
+    compared = time.monotonic()
+    screenshot(page, "compared", "#scenario-comparison")
+    screenshot(page, "page")
+
+    # Accept a scenario that is not the proposed order: the +10% buy.
+    bigger = round(proposed * 1.1)
+    row = table.locator("tr", has_text="Proposed +10%")
+    row.get_by_role("button", name="Accept Proposed +10%").click()
+    panel = page.locator("#manufacturing-panel")
+    expect(panel.locator(".alert.ok")).to_contain_text("Accepted by planner")
+    accepted = time.monotonic()
+    print(f"\nscenario flow: open to compared {compared - started:.1f} s, to accepted {accepted - started:.1f} s "
+          f"(the browser's steps, no human think time)")
+    screenshot(page, "accepted")
+    wait_for_status(page, live_url, season_id, "completed")
+    expect(panel.locator(".kpi", has_text="Manufacture")).to_contain_text(re.compile(f"{bigger:,}"))
