@@ -22,6 +22,7 @@ from planning.forms import (
 )
 
 LOW_STOCK, HIGH_STOCK = (round(bound * 100) for bound in limits.SAFETY_STOCK_RANGE)
+NO_OTHER_BUY = {"manufacturing_qty": None, "comparison_id": None, "scenario": ""}
 LOW_ELASTICITY, HIGH_ELASTICITY = limits.ELASTICITY_RANGE
 
 
@@ -42,7 +43,7 @@ def csv_file(body=b"store_id,units_sold\nS001,4\n", name="week.csv"):
                                              ("12.5", 0.125)])
 def test_safety_stock_is_typed_in_percent_and_cleaned_to_a_fraction(typed, fraction):
     values = ManufacturingDecisionForm({"action": "modify", "safety_stock_pct": typed}).valid_data()
-    assert values == {"action": "modify", "safety_stock_pct": pytest.approx(fraction)}
+    assert values == {"action": "modify", "safety_stock_pct": pytest.approx(fraction), **NO_OTHER_BUY}
 
 
 @pytest.mark.parametrize("typed", ["0.2", str(LOW_STOCK - 1), str(HIGH_STOCK + 1), "50", "-20", "1e3"])
@@ -77,9 +78,29 @@ def test_the_action_is_modify_or_accept(form_class, action):
 
 def test_unknown_fields_are_ignored():
     data = {"action": "accept", "safety_stock_pct": "20", "workflow_id": "x", "note": "hi", "admin": "1"}
-    assert ManufacturingDecisionForm(data).valid_data() == {"action": "accept", "safety_stock_pct": 0.2}
+    assert ManufacturingDecisionForm(data).valid_data() == {"action": "accept", "safety_stock_pct": 0.2,
+                                                            **NO_OTHER_BUY}
     assert MarkdownDecisionForm({"action": "accept", "elasticity": "2", "extra": "?"}).valid_data() == {
-        "action": "accept", "elasticity": 2.0}
+        "action": "accept", "elasticity": 2.0, "comparison_id": None, "scenario": ""}
+
+
+@pytest.mark.parametrize("data, error", [
+    ({"action": "accept", "manufacturing_qty": "9000.5"}, "manufacturing_qty"),
+    ({"action": "accept", "manufacturing_qty": "-1"}, "manufacturing_qty"),
+    ({"action": "accept", "comparison_id": "0", "scenario": "a"}, "comparison_id"),
+    ({"action": "accept", "comparison_id": "3"}, "__all__"),
+    ({"action": "accept", "scenario": "a"}, "__all__"),
+    ({"action": "accept", "comparison_id": "3", "scenario": "x" * 65}, "scenario"),
+])
+def test_a_buy_by_quantity_or_scenario_is_checked(data, error):
+    assert problem(ManufacturingDecisionForm(data)).errors[0]["field"] == error
+
+
+def test_a_buy_by_quantity_or_scenario_is_cleaned():
+    assert ManufacturingDecisionForm({"action": "modify", "manufacturing_qty": " 9000 "}).valid_data()[
+        "manufacturing_qty"] == 9000
+    chosen = MarkdownDecisionForm({"action": "accept", "comparison_id": "3", "scenario": " deep "}).valid_data()
+    assert (chosen["comparison_id"], chosen["scenario"]) == (3, "deep")
 
 
 # --- Markdown approval ------------------------------------------------------------------------
