@@ -12,15 +12,18 @@ from mlpipeline import limits
 from mlpipeline.allocation import LIFT_PER_MARKDOWN
 from planning.errors import Invalid
 from planning.models import Forecast, MarkdownDecision, Run, Season
+from planning.selectors.economics import season_economics
 from planning.selectors.seasons import baseline_for_week, markdown_dict, markdown_view
 from planning.services import allocation as plans
-from planning.services import events, states
+from planning.services import events, scenarios, states
 from planning.services.report import complete_season
 from planning.services.runs import add_outputs, run_agent_step, week_progress_pct
 
 Status = Run.Status
 
 MARKDOWN_OPTIONS = ["modify", "accept"]
+DEPTH_PATHS = 2_000
+DEPTH_BUDGET = 4_000_000  # store x season x depth cells of the automatic depth comparison (~0.2 s)
 
 
 def markdown_checkpoint(run, allocation, week, units_sold, pct):
@@ -71,6 +74,44 @@ def recompute(decision, elasticity):
     except ToolError as exc:
         raise Invalid(str(exc), errors=[{"field": "elasticity_coefficient", "message": str(exc)}]) from exc
     return {**result, "week": decision.week}
+
+
+def compare_depths(run, season, pct):
+    """At the markdown approval, what each depth is worth: the recommended one, none, and 5 points
+    either side, over simulated rest-of-seasons from the stock after the checkpoint week (a saved
+    comparison the panel shows and the planner may accept). Said in money terms as the pricing
+    agent's event. Nothing without a price (the event says so)."""
+    season.refresh_from_db()
+    decision = season.markdowns.first()
+    if season.pending_approval != Season.PendingApproval.MARKDOWN or decision is None:
+        return None
+    week = decision.week
+    if season_economics(season) is None or week >= season.horizon_weeks:
+        why = "no unit price" if week < season.horizon_weeks else "no weeks left"
+        events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="pricing", progress_pct=pct, week=week,
+                    message=f"Markdown depths not compared in money: {why}.")
+        return None
+    recommended = decision.markdown_pct
+    depths = sorted({0.0, recommended, max(0.0, round(recommended - 0.05, 2)),
+                     min(limits.MAX_MARKDOWN, round(recommended + 0.05, 2))})
+    stores = season.allocation.stores.count()
+    paths = int(min(DEPTH_PATHS, max(scenarios.PATHS_RANGE[0], DEPTH_BUDGET // max(1, stores * len(depths)))))
+    comparison = scenarios.compare(season.pk, [{"name": _depth_name(d, recommended), "markdown_pct": d}
+                                               for d in depths], paths=paths, seed=0)
+    rows = "; ".join(f"{r['name']}: margin {r['expected_gross_margin']:,.0f} (P10 {r['gross_margin_p10']:,.0f}, "
+                     f"P90 {r['gross_margin_p90']:,.0f}), {r['expected_leftover_units']:,.0f} left over"
+                     for r in comparison.results)
+    events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="pricing", progress_pct=pct, week=week,
+                comparison_id=comparison.pk,
+                message=(f"Markdown in money: {comparison.paths:,} simulated rest-of-seasons from the stock after "
+                         f"week {week} (season margin, salvage included). {rows}. Highest expected margin: "
+                         f"{comparison.recommended}."))
+    add_outputs(run.pk, markdown_comparison={"comparison_id": comparison.pk, "recommended": comparison.recommended})
+    return comparison
+
+
+def _depth_name(depth, recommended):
+    return f"{depth:.0%} off" + (" (recommended)" if depth == recommended else "")
 
 
 def scenario_markdown(decision, scenario):

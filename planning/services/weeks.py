@@ -17,11 +17,20 @@ from django.db.models import F, Sum
 from agents.orchestration import REFORECAST, StepContext
 from agents.season_tools import check_variance, rest_of_season, season_stock_position, stock_alert_message
 from mlpipeline.stock import EMERGENCY_ORDER, OVERSTOCK_REVIEW
-from planning.models import Allocation, Forecast, Replenishment, Run, Season, VarianceCheck, WeeklyActual
+from planning.models import (
+    Allocation,
+    Forecast,
+    Replenishment,
+    Run,
+    ScenarioComparison,
+    Season,
+    VarianceCheck,
+    WeeklyActual,
+)
 from planning.selectors.seasons import baseline_for_week, on_hand, store_stock, variance_threshold, weekly_actuals
 from planning.services import allocation as plans
 from planning.services import events, forecasting, states
-from planning.services.markdown import markdown_checkpoint
+from planning.services.markdown import compare_depths, markdown_checkpoint
 from planning.services.replenishment import replenish
 from planning.services.report import complete_season
 from planning.services.runs import add_outputs, run_agent_step, week_progress_pct
@@ -45,7 +54,8 @@ def process_week(run):
 
 def undo_processing(season, week):
     """Take back what processing ``week`` wrote: its shipments (back to the DC), the baselines it
-    made (versions from week + 1) and its VarianceCheck; so processing it again writes it once."""
+    made (versions from week + 1), its VarianceCheck and the comparisons made on it; so
+    processing it again writes it once."""
     with transaction.atomic():
         shipped = Replenishment.objects.filter(season=season, week=week)
         units = shipped.aggregate(q=Sum("quantity"))["q"] or 0
@@ -54,6 +64,7 @@ def undo_processing(season, week):
         shipped.delete()
         Forecast.objects.filter(season=season, from_week=week + 1).exclude(version=1).delete()
         VarianceCheck.objects.filter(season=season, week=week).delete()
+        ScenarioComparison.objects.filter(season=season, week=week).delete()
 
 
 def _process(run, season, week):
@@ -135,6 +146,8 @@ def _process(run, season, week):
         expected_remaining_lower=rest["lower"] if rest else None,
         expected_remaining_upper=rest["upper"] if rest else None,
     )
+    if markdown and markdown["status"] == "recommended":
+        compare_depths(run, season, pct)  # reads the check's rest-of-season band: after it
     # The week is processed once its check exists: say so after it, so a page that reloads on this
     # event shows the week's result (the steps' own events all came before the check).
     events.emit(season.pk, events.AGENT_PROGRESS, run=run.pk, agent="demand", progress_pct=pct, week=week,

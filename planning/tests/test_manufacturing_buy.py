@@ -145,3 +145,13 @@ def test_the_panel_form_accepts_a_quantity_or_a_scenario(waiting, planner):
                            HTTP_HX_REQUEST="true")
     assert accepted.status_code == 200, accepted.content.decode()[:500]
     assert Allocation.objects.get(season=waiting).manufacturing_qty == qty
+
+
+def test_the_markdown_approval_compares_depths_in_money(at_markdown):
+    comparison = at_markdown.scenario_comparisons.get(kind="markdown")
+    decision = at_markdown.markdowns.get()
+    depths = sorted(r["settings"]["markdown_pct"] for r in comparison.results)
+    assert 0.0 in depths and decision.markdown_pct in depths and len(depths) >= 3
+    assert comparison.week == decision.week and comparison.recommended in {r["name"] for r in comparison.results}
+    event = at_markdown.events.get(payload__message__startswith="Markdown in money").payload
+    assert event["comparison_id"] == comparison.pk and "Highest expected margin" in event["message"]
