@@ -56,13 +56,13 @@ def wait_for(season, *statuses, timeout=120):
         time.sleep(0.1)
 
 
-def planned_season():
-    """The demo data and one season with its order accepted; returns (planner, season)."""
+def season_at_the_order():
+    """The demo data and one season waiting for the manufacturing approval; (planner, season)."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     from planning.roles import PLANNER, add_to_role
-    from planning.services import approvals, season_start
+    from planning.services import season_start
 
     call_command("migrate", verbosity=0)
     call_command("loaddata", "clusters", "stores", "categories", verbosity=0)
@@ -71,6 +71,14 @@ def planned_season():
     add_to_role(planner, PLANNER)
     season = season_start.start_forecast("womens_dresses", PARAMETERS, user=planner)
     wait_for(season, "awaiting_approval")
+    return planner, season
+
+
+def planned_season():
+    """The demo data and one season with its order accepted; returns (planner, season)."""
+    from planning.services import approvals
+
+    planner, season = season_at_the_order()
     approvals.approve_manufacturing(season.pk, "accept", user=planner)
     wait_for(season, "completed")
     return planner, season

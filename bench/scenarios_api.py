@@ -26,28 +26,10 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ["RATE_LIMIT_PER_MINUTE"] = "1000000"  # time the comparison, not the rate limit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pages import PARAMETERS, throwaway_django, wait_for  # noqa: E402  (the shared bench setup)
+from pages import season_at_the_order, throwaway_django  # noqa: E402  (the shared bench setup)
 
 TARGET_S = 1.0
 PATHS = 2_000
-
-
-def season_at_the_order():
-    """The demo data and one season waiting for the manufacturing approval; (planner, season)."""
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    from planning.roles import PLANNER, add_to_role
-    from planning.services import season_start
-
-    call_command("migrate", verbosity=0)
-    call_command("loaddata", "clusters", "stores", "categories", verbosity=0)
-    call_command("load_history", "--synthetic", verbosity=0, stdout=open(os.devnull, "w"))
-    planner = get_user_model().objects.create_user("bench-planner")
-    add_to_role(planner, PLANNER)
-    season = season_start.start_forecast("womens_dresses", PARAMETERS, user=planner)
-    wait_for(season, "awaiting_approval")
-    return planner, season
 
 
 def main():
