@@ -156,6 +156,20 @@ def test_viewers_cannot_compare_and_other_states_are_409(waiting, planner, viewe
     assert signed_in(viewer).get(url(planned_season)).status_code == 409
 
 
+def test_the_compare_form_needs_the_csrf_token(waiting, planner):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(planner)
+    response = client.post(url(waiting), rows(waiting, {"name": "A"}), headers=HTMX)
+    assert response.status_code == 403 and not ScenarioComparison.objects.exists()
+    page = client.get(f"/seasons/{waiting.pk}/").content.decode()
+    token = re.search(r'<form method="post" action="/seasons/[^"]+/scenarios".*?name="csrfmiddlewaretoken" '
+                      r'value="([^"]+)"', page, re.S).group(1)
+    response = client.post(url(waiting), {**rows(waiting, {"name": "A"}), "csrfmiddlewaretoken": token},
+                           headers=HTMX)
+    assert response.status_code == 200 and ScenarioComparison.objects.count() == 1
+    assert 'role="status">Compared 1 scenario; recommended: A.' in response.content.decode()
+
+
 def test_compare_without_htmx_redirects_back_to_the_season(waiting, planner):
     response = signed_in(planner).post(url(waiting), rows(waiting, {"name": "Proposed"}))
     assert response.status_code == 302 and response["Location"] == f"/seasons/{waiting.pk}/"
@@ -203,11 +217,15 @@ def test_at_the_markdown_approval_the_rows_are_depths_and_accept_posts_the_markd
     assert 'id="scenario-comparison"' in html and 'name="s-0-markdown_pct"' in html
     assert 'value="No markdown"' in html and f'value="Recommended {recommended:.0%}"' in html
     assert 'name="s-0-manufacturing_qty"' not in html  # only the depth varies
+    automatic = ScenarioComparison.objects.filter(season=at_markdown).first()  # the checkpoint's own comparison
+    if automatic is not None:
+        assert f"Comparison {automatic.pk}:" in html and 'class="scenario-box"' in html
     response = client.post(url(at_markdown), rows(at_markdown, {"name": "none", "markdown_pct": "0"},
                                                   {"name": "deep", "markdown_pct": "40"}), headers=HTMX)
     assert response.status_code == 200, response.content.decode()[:2000]
-    saved = ScenarioComparison.objects.get(season=at_markdown)
-    assert saved.kind == "markdown" and [s["settings"]["markdown_pct"] for s in saved.results] == [0.0, 0.4]
+    saved = ScenarioComparison.objects.filter(season=at_markdown).first()  # newest first
+    assert saved.created_by == planner and saved.kind == "markdown"
+    assert [s["settings"]["markdown_pct"] for s in saved.results] == [0.0, 0.4]
     html = response.content.decode()
     assert html.count(f'action="/seasons/{at_markdown.pk}/markdown"') == 2 and 'hx-target="#markdown-panel"' in html
     assert "<th scope=\"col\" class=\"num\">Markdown</th>" in html

@@ -26,7 +26,7 @@ def panel_context(season, *, can_plan, rows: ScenarioRows | None = None, compari
     accept_url, accept_target = ACCEPT[kind]
     return {"season": season, "can_plan": can_plan, "sc": {
         "kind": kind, "comparison": shown, "form": rows.table(), "accept_url": accept_url,
-        "accept_target": accept_target, "markdown": kind != MANUFACTURING,
+        "accept_target": accept_target, "markdown": kind != MANUFACTURING, "just_compared": comparison is not None,
         "buy_range": buy_range(season.approval_data or {}) if kind == MANUFACTURING else None}}
 
 
