@@ -7,22 +7,38 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from planning.tests.browser.conftest import ARTIFACTS
 from planning.tests.browser.live_server import sign_in
-from planning.tests.browser.test_planner_pages import PARAMS, api, wait_for_status
+from planning.tests.browser.test_planner_pages import (
+    PARAMS,
+    api,
+    planned_season,
+    upload_week,
+    wait_for_status,
+    week_csv,
+)
 
 pytestmark = pytest.mark.browser
 
 
-def screenshot(page, name, selector=None):
+def screenshot(page, name, selector=None, attempts=3):
+    """A full page or one element; an element the panels' live reload replaces meanwhile is taken again."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = str(ARTIFACTS / f"scenario-{name}.png")
-    if selector:
-        page.locator(selector).screenshot(path=path)
-    else:
+    if not selector:
         page.screenshot(path=path, full_page=True)
+        return
+    for attempt in range(attempts):
+        try:
+            page.locator(selector).screenshot(path=path)
+            return
+        except PlaywrightError:
+            if attempt == attempts - 1:
+                raise
+            page.wait_for_timeout(500)
 
 
 def test_compare_scenarios_and_accept_one(page, live_url):
@@ -83,3 +99,30 @@ def test_compare_scenarios_and_accept_one(page, live_url):
     screenshot(page, "accepted")
     wait_for_status(page, live_url, season_id, "completed")
     expect(panel.locator(".kpi", has_text="Manufacture")).to_contain_text(re.compile(f"{bigger:,}"))
+
+
+def test_compare_markdown_depths_and_accept_one(page, live_url, tmp_path):
+    sign_in(page, live_url)
+    season_id = planned_season(page, live_url, markdown_checkpoint_week=1, markdown_threshold=0.6)
+    page.goto(f"{live_url}/seasons/{season_id}/")
+    upload_week(page, week_csv(tmp_path, 1))
+    panel = page.locator("#markdown-panel")
+    expect(panel).to_contain_text("Recommended markdown")
+    section = panel.locator("#scenario-comparison")
+    expect(page.locator("#s-0-name")).to_have_value("No markdown")
+    started = time.monotonic()
+    empty = int(section.locator("input[name=rows]").get_attribute("value")) - 1  # the row left to type in
+    page.fill(f"#s-{empty}-name", "Light")
+    page.fill(f"#s-{empty}-markdown_pct", "10")
+    section.get_by_role("button", name="Compare").click()
+    table = section.locator(".scenario-table")
+    expect(table.locator("tbody tr", has_text="Light")).to_contain_text("10%")
+    expect(table.locator("tbody tr")).to_have_count(empty + 1)
+    expect(section.locator("svg .scenario-box")).to_have_count(empty + 1)
+    screenshot(page, "markdown-compared", "#markdown-panel")
+    table.locator("tr", has_text="Light").get_by_role("button", name="Accept Light").click()
+    expect(page.locator("#markdown-panel .alert.ok")).to_contain_text("Accepted")
+    expect(page.locator("#markdown-panel .kpi", has_text="Markdown")).to_contain_text("10%")
+    print(f"\nmarkdown scenario flow: {time.monotonic() - started:.1f} s (the browser's steps)")
+    wait_for_status(page, live_url, season_id, "completed")
+    screenshot(page, "markdown-accepted", "#markdown-panel")
