@@ -8,13 +8,14 @@ import pytest
 from django.db.models import F
 from django.test import Client
 
+from mlpipeline.allocation import split_by_shares
 from planning.charts import margin_distribution_chart, money_ticks
 from planning.models import HistoricalSale, ScenarioComparison, Season
 from planning.selectors.scenarios import comparison_dict
 from planning.services import scenarios
+from planning.services.allocation import original_forecast
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.season_fixtures import accept_order, start_season, upload_week
-from planning.tests.test_scenarios_api import scaled_week
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -197,6 +198,12 @@ def test_accept_posts_the_scenario_to_the_manufacturing_decision(waiting, planne
     assert waiting.allocation.status == "accepted" and waiting.allocation.manufacturing_qty == qty
 
 
+def half_week(season, week):
+    """Half the original plan's week, split by the stores' plans (sales far behind the target)."""
+    total = round(original_forecast(season).weekly_units()[week - 1] * 0.5)
+    return split_by_shares(total, {s.store_id: s.planned_units for s in season.allocation.stores.order_by("store_id")})
+
+
 @pytest.fixture
 def at_markdown(seeded, planner, inline_jobs, fit_memo):
     """A season paused for the markdown approval after week 3 (sales at half the plan), priced."""
@@ -204,7 +211,7 @@ def at_markdown(seeded, planner, inline_jobs, fit_memo):
     season = start_season(planner, {"markdown_checkpoint_week": 3})
     accept_order(season, planner)
     for week in (1, 2, 3):
-        upload_week(season, week, scaled_week(season, week, 0.5))
+        upload_week(season, week, half_week(season, week))
     season.refresh_from_db()
     assert season.pending_approval == Season.PendingApproval.MARKDOWN
     return season
