@@ -137,6 +137,25 @@ def accept_order(workflow, user, safety_stock_pct=None):
     return approvals.approve_manufacturing(workflow.pk, "accept", safety_stock_pct, user=user)
 
 
+def priced(category_id, price=40.0):
+    """Give the category's history a revenue of ``price`` a unit (its seasons' default unit price)."""
+    from django.db.models import F
+
+    from planning.models import HistoricalSale
+
+    HistoricalSale.objects.filter(category_id=category_id).update(revenue=F("units") * price)
+
+
+@pytest.fixture
+def at_order(seeded, planner, inline_jobs, fit_memo):
+    """A season waiting for the manufacturing approval, its history priced at 40 a unit."""
+    priced(seeded.pk)
+    season = start_season(planner)
+    season.refresh_from_db()
+    assert season.pending_approval == "approve_manufacturing_order", season.pending_approval
+    return season
+
+
 @pytest.fixture
 def planned_season(seeded, planner, inline_jobs, fit_memo):
     """A season whose manufacturing order is accepted (phase in_season)."""

@@ -3,15 +3,14 @@ read back), checked against the category's default price, and on the confirmatio
 import re
 
 import pytest
-from django.db.models import F
 from django.test import Client
 
 from mlpipeline.limits import MAX_UNIT_MONEY
 from planning.forms import SeasonCardForm
-from planning.models import HistoricalSale, Season
+from planning.models import Season
 from planning.selectors.economics_defaults import card_economics
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
-from planning.tests.season_fixtures import PARAMS
+from planning.tests.season_fixtures import PARAMS, priced
 
 pytestmark = pytest.mark.django_db
 URL = "/api/workflows/forecast"
@@ -19,10 +18,6 @@ HTMX = {"HX-Request": "true"}
 CARD = {"forecast_horizon_weeks": "12", "season_start_date": "2025-03-01", "replenishment_strategy": "weekly",
         "dc_holdback_percentage": "45", "markdown_checkpoint_week": "", "markdown_threshold": "",
         "confidence": "high", "reasoning": "stated", "extractor": "rules", "user_input": "12 weeks"}
-
-
-def priced(category_id="womens_dresses", price=40.0):
-    HistoricalSale.objects.filter(category_id=category_id).update(revenue=F("units") * price)
 
 
 def start(api, json_body=None, **economics):
@@ -111,7 +106,7 @@ def test_non_finite_numbers_are_422(seeded, planner_api, inline_jobs, literal):
 
 
 def test_a_cost_above_the_default_price_is_422(seeded, planner_api, inline_jobs):
-    priced(price=40.0)
+    priced("womens_dresses")
     response = start(planner_api, unit_cost=45)
     assert response.status_code == 422
     error = response.json()["errors"][0]
@@ -121,7 +116,7 @@ def test_a_cost_above_the_default_price_is_422(seeded, planner_api, inline_jobs)
 
 
 def test_a_cost_below_the_default_price_starts(seeded, planner_api, inline_jobs, fit_memo):
-    priced(price=40.0)
+    priced("womens_dresses")
     assert start(planner_api, unit_cost=15).status_code == 201
 
 
@@ -154,7 +149,7 @@ def test_the_card_shows_a_bad_amount_next_to_its_field(given, field, message):
 
 
 def test_card_defaults_come_from_the_history_and_its_shares(seeded):
-    priced(price=40.0)
+    priced("womens_dresses")
     price, cost, salvage = card_economics("womens_dresses", "2025-03-01", {})
     assert price.default == pytest.approx(40.0) and not price.stated
     assert cost.default == pytest.approx(18.0) and salvage.default == pytest.approx(8.0)
@@ -172,7 +167,7 @@ def test_a_category_without_revenue_says_the_price_is_not_known(seeded):
 
 
 def test_the_card_shows_the_economics_marked_default_with_their_values(seeded, planner):
-    priced(price=40.0)
+    priced("womens_dresses")
     response = signed_in(planner).post("/seasons/new/check", {**CARD, "category_id": "womens_dresses",
                                                               "unit_cost": "15"}, headers=HTMX)
     assert response.status_code == 200
@@ -186,7 +181,7 @@ def test_the_card_shows_the_economics_marked_default_with_their_values(seeded, p
 
 
 def test_checking_the_card_tests_the_cost_against_the_default_price(seeded, planner):
-    priced(price=40.0)
+    priced("womens_dresses")
     response = signed_in(planner).post("/seasons/new/check", {**CARD, "category_id": "womens_dresses",
                                                               "unit_cost": "45"}, headers=HTMX)
     assert response.status_code == 422

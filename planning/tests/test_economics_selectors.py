@@ -1,23 +1,19 @@
 """A season's money (planning.selectors.economics): its economics with SPEC §13's defaults, its
 demand distribution, the simulator's plan from the stored allocation, and a buy's worth."""
 import pytest
-from django.db.models import F
 
 from mlpipeline.simulator import ZERO_NOISE, Scenario, simulate_season, store_quantities
-from planning.models import HistoricalSale, Season
+from planning.models import Season
 from planning.selectors import economics as money
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
+from planning.tests.season_fixtures import priced
 
 pytestmark = pytest.mark.django_db
 
 
-def priced(season, price=40.0):
-    HistoricalSale.objects.filter(category_id=season.category_id).update(revenue=F("units") * price)
-
-
 def test_the_price_defaults_to_the_history_and_cost_and_salvage_to_its_shares(planned_season):
     assert money.season_economics(planned_season) is None  # no revenue in the history, no price set
-    priced(planned_season, 40.0)
+    priced(planned_season.category_id)
     found = money.season_economics(planned_season)
     assert found.economics.price == pytest.approx(40.0)
     assert (found.economics.cost, found.economics.salvage) == (pytest.approx(18.0), pytest.approx(8.0))
@@ -26,7 +22,7 @@ def test_the_price_defaults_to_the_history_and_cost_and_salvage_to_its_shares(pl
 
 
 def test_the_planners_numbers_win_over_the_defaults(planned_season):
-    priced(planned_season, 40.0)
+    priced(planned_season.category_id)
     Season.objects.filter(pk=planned_season.pk).update(
         parameters={**planned_season.parameters, "unit_price": 49.0, "unit_cost": 21.0})
     planned_season.refresh_from_db()
@@ -53,7 +49,7 @@ def test_the_simulator_plan_reproduces_the_stored_store_quantities(planned_seaso
     assert initial.sum() == allocation.initial_qty and holdback.sum() == allocation.holdback_qty
     assert sum(abs(a - r[0]) for a, r in zip(initial, rows)) <= 4
     assert plan.store_shares.sum() == pytest.approx(1.0)
-    priced(planned_season)
+    priced(planned_season.category_id)
     econ = money.season_economics(planned_season).economics
     result = simulate_season(plan, money.season_demand(planned_season, forecast.total_units), econ,
                              Scenario("plan", allocation.manufacturing_qty, allocation.holdback_pct, "none"),

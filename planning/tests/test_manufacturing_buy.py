@@ -2,62 +2,51 @@
 within 0.5x..2x forecast demand, the allocation as the engine makes it for that quantity, and the
 accepted scenario's plan and record."""
 import pytest
-from django.db.models import F
 
-from planning.models import Allocation, Approval, HistoricalSale, Season
+from planning.models import Allocation, Approval
 from planning.services import approvals, scenarios
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
-from planning.tests.season_fixtures import start_season
 from planning.tests.test_scenarios_api import at_markdown  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def waiting(seeded, planner, inline_jobs, fit_memo):
-    HistoricalSale.objects.filter(category=seeded).update(revenue=F("units") * 40)
-    season = start_season(planner)
-    season.refresh_from_db()
-    assert season.pending_approval == Season.PendingApproval.MANUFACTURING
-    return season
 
 
 def demand_of(season):
     return Allocation.objects.get(season=season).demand_units
 
 
-def test_an_explicit_quantity_is_previewed_and_accepted_as_the_buy(waiting, planner, planner_api):
-    qty = round(demand_of(waiting) * 1.07)
+def test_an_explicit_quantity_is_previewed_and_accepted_as_the_buy(at_order, planner, planner_api):
+    qty = round(demand_of(at_order) * 1.07)
     preview = planner_api.post("/api/approvals/manufacturing", {
-        "workflow_id": str(waiting.pk), "action": "modify", "manufacturing_qty": qty}, content_type="application/json")
+        "workflow_id": str(at_order.pk), "action": "modify", "manufacturing_qty": qty}, content_type="application/json")
     assert preview.status_code == 200, preview.content
     body = preview.json()
     assert body["order"]["manufacturing_qty"] == qty and body["order"]["buy_basis"] == "quantity"
     assert body["order"]["initial_allocation"] + body["order"]["holdback"] == qty
     assert body["money"]["expected_gross_margin"] is not None
     accepted = planner_api.post("/api/approvals/manufacturing", {
-        "workflow_id": str(waiting.pk), "action": "accept", "manufacturing_qty": qty}, content_type="application/json")
+        "workflow_id": str(at_order.pk), "action": "accept", "manufacturing_qty": qty}, content_type="application/json")
     assert accepted.status_code == 200, accepted.content
-    allocation = Allocation.objects.get(season=waiting)
+    allocation = Allocation.objects.get(season=at_order)
     assert (allocation.manufacturing_qty, allocation.buy_basis) == (qty, "quantity")
     assert allocation.safety_stock_pct == pytest.approx(qty / allocation.demand_units - 1)
     assert sum(allocation.stores.values_list("initial_qty", flat=True)) == allocation.initial_qty
     replay = planner_api.post("/api/approvals/manufacturing", {
-        "workflow_id": str(waiting.pk), "action": "accept", "manufacturing_qty": qty}, content_type="application/json")
+        "workflow_id": str(at_order.pk), "action": "accept", "manufacturing_qty": qty}, content_type="application/json")
     assert replay.status_code == 200 and replay.json()["replayed"] is True
     other = planner_api.post("/api/approvals/manufacturing", {
-        "workflow_id": str(waiting.pk), "action": "accept", "manufacturing_qty": qty + 1},
+        "workflow_id": str(at_order.pk), "action": "accept", "manufacturing_qty": qty + 1},
         content_type="application/json")
     assert other.status_code == 409
 
 
 @pytest.mark.parametrize("factor", [0.49, 2.01])
-def test_a_quantity_outside_half_to_twice_demand_is_a_422_naming_it(waiting, planner_api, factor):
-    qty = int(demand_of(waiting) * factor)
+def test_a_quantity_outside_half_to_twice_demand_is_a_422_naming_it(at_order, planner_api, factor):
+    qty = int(demand_of(at_order) * factor)
     answer = planner_api.post("/api/approvals/manufacturing", {
-        "workflow_id": str(waiting.pk), "action": "modify", "manufacturing_qty": qty}, content_type="application/json")
+        "workflow_id": str(at_order.pk), "action": "modify", "manufacturing_qty": qty}, content_type="application/json")
     assert answer.status_code == 422 and "manufacturing_qty" in answer.content.decode()
-    assert Allocation.objects.get(season=waiting).buy_basis == "safety_stock"
+    assert Allocation.objects.get(season=at_order).buy_basis == "safety_stock"
 
 
 @pytest.mark.parametrize("body", [
@@ -68,40 +57,40 @@ def test_a_quantity_outside_half_to_twice_demand_is_a_422_naming_it(waiting, pla
     {"comparison_id": 1},
     {"scenario": "lean"},
 ])
-def test_malformed_buys_are_422(waiting, planner_api, body):
+def test_malformed_buys_are_422(at_order, planner_api, body):
     answer = planner_api.post("/api/approvals/manufacturing", {
-        "workflow_id": str(waiting.pk), "action": "modify", **body}, content_type="application/json")
+        "workflow_id": str(at_order.pk), "action": "modify", **body}, content_type="application/json")
     assert answer.status_code == 422, answer.content
 
 
-def test_accepting_a_scenario_makes_its_buy_and_plan_the_seasons_and_records_it(waiting, planner):
-    demand = demand_of(waiting)
-    comparison = scenarios.compare(waiting.pk, [
+def test_accepting_a_scenario_makes_its_buy_and_plan_the_seasons_and_records_it(at_order, planner):
+    demand = demand_of(at_order)
+    comparison = scenarios.compare(at_order.pk, [
         {"name": "proposed"},
         {"name": "lean", "manufacturing_qty": round(demand * 1.05), "dc_holdback_percentage": 0.30,
          "replenishment_strategy": "bi-weekly"},
     ], paths=200, seed=3, user=planner)
-    approvals.approve_manufacturing(waiting.pk, "accept", comparison_id=comparison.pk, scenario="lean", user=planner)
-    waiting.refresh_from_db()
-    allocation = Allocation.objects.get(season=waiting)
+    approvals.approve_manufacturing(at_order.pk, "accept", comparison_id=comparison.pk, scenario="lean", user=planner)
+    at_order.refresh_from_db()
+    allocation = Allocation.objects.get(season=at_order)
     assert allocation.manufacturing_qty == round(demand * 1.05) and allocation.holdback_pct == 0.30
-    assert waiting.parameters["dc_holdback_percentage"] == 0.30
-    assert waiting.parameters["replenishment_strategy"] == "bi-weekly"
-    record = Approval.objects.get(season=waiting, action="accept").values
+    assert at_order.parameters["dc_holdback_percentage"] == 0.30
+    assert at_order.parameters["replenishment_strategy"] == "bi-weekly"
+    record = Approval.objects.get(season=at_order, action="accept").values
     assert record["scenario"]["comparison_id"] == comparison.pk and record["scenario"]["name"] == "lean"
     assert record["scenario"]["expected_gross_margin"] is not None
-    event = waiting.events.get(payload__message__startswith="Manufacturing order accepted").payload["message"]
+    event = at_order.events.get(payload__message__startswith="Manufacturing order accepted").payload["message"]
     assert "scenario 'lean'" in event
 
 
-def test_a_scenario_of_another_season_or_name_is_refused(waiting, planner):
-    comparison = scenarios.compare(waiting.pk, [{"name": "proposed"}], paths=100, user=planner)
+def test_a_scenario_of_another_season_or_name_is_refused(at_order, planner):
+    comparison = scenarios.compare(at_order.pk, [{"name": "proposed"}], paths=100, user=planner)
     with pytest.raises(Exception) as missing:
-        approvals.approve_manufacturing(waiting.pk, "modify", comparison_id=comparison.pk, scenario="nope",
+        approvals.approve_manufacturing(at_order.pk, "modify", comparison_id=comparison.pk, scenario="nope",
                                         user=planner)
     assert missing.value.status == 422
     with pytest.raises(Exception) as unknown:
-        approvals.approve_manufacturing(waiting.pk, "modify", comparison_id=comparison.pk + 99, scenario="proposed",
+        approvals.approve_manufacturing(at_order.pk, "modify", comparison_id=comparison.pk + 99, scenario="proposed",
                                         user=planner)
     assert unknown.value.status == 404
 
@@ -129,22 +118,22 @@ def test_accepting_a_markdown_scenario_applies_its_depth_and_records_it(at_markd
     assert replay["replayed"] is True
 
 
-def test_the_panel_form_accepts_a_quantity_or_a_scenario(waiting, planner):
+def test_the_panel_form_accepts_a_quantity_or_a_scenario(at_order, planner):
     from django.test import Client
 
     client = Client()
     client.force_login(planner)
-    url = f"/seasons/{waiting.pk}/manufacturing"
-    qty = round(demand_of(waiting) * 1.1)
+    url = f"/seasons/{at_order.pk}/manufacturing"
+    qty = round(demand_of(at_order) * 1.1)
     preview = client.post(url, {"action": "modify", "manufacturing_qty": str(qty)}, HTTP_HX_REQUEST="true")
     assert preview.status_code == 200 and f"{qty:,}" in preview.content.decode()
     half = client.post(url, {"action": "modify", "scenario": "lean"}, HTTP_HX_REQUEST="true")
     assert half.status_code == 422 and "a scenario needs its comparison" in half.content.decode()
-    comparison = scenarios.compare(waiting.pk, [{"name": "lean", "manufacturing_qty": qty}], paths=100, user=planner)
+    comparison = scenarios.compare(at_order.pk, [{"name": "lean", "manufacturing_qty": qty}], paths=100, user=planner)
     accepted = client.post(url, {"action": "accept", "comparison_id": str(comparison.pk), "scenario": "lean"},
                            HTTP_HX_REQUEST="true")
     assert accepted.status_code == 200, accepted.content.decode()[:500]
-    assert Allocation.objects.get(season=waiting).manufacturing_qty == qty
+    assert Allocation.objects.get(season=at_order).manufacturing_qty == qty
 
 
 def test_the_markdown_approval_compares_depths_in_money(at_markdown):

@@ -1,10 +1,9 @@
 """The manufacturing approval in money (SPEC §13): what the proposed buy is worth, the newsvendor
 buy beside it, the same for a previewed safety stock, and what the accept recorded."""
 import pytest
-from django.db.models import F
 from django.test import Client
 
-from planning.models import Approval, HistoricalSale, Season
+from planning.models import Approval
 from planning.services import approvals
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
 from planning.tests.season_fixtures import start_season
@@ -14,18 +13,8 @@ MONEY = ("unit_price", "unit_cost", "salvage_value", "service_level", "newsvendo
          "stockout_probability", "expected_leftover_units", "expected_gross_margin")
 
 
-@pytest.fixture
-def waiting(seeded, planner, inline_jobs, fit_memo):
-    """A season waiting for its manufacturing approval, its history priced at 40 a unit."""
-    HistoricalSale.objects.filter(category=seeded).update(revenue=F("units") * 40)
-    season = start_season(planner)
-    season.refresh_from_db()
-    assert season.pending_approval == Season.PendingApproval.MANUFACTURING
-    return season
-
-
-def test_the_approval_data_carries_the_money_of_the_proposed_buy(waiting, planner_api):
-    data = planner_api.get(f"/api/workflows/{waiting.pk}").json()["pending_approval"]["data"]
+def test_the_approval_data_carries_the_money_of_the_proposed_buy(at_order, planner_api):
+    data = planner_api.get(f"/api/workflows/{at_order.pk}").json()["pending_approval"]["data"]
     assert all(data[key] is not None for key in MONEY)
     assert data["unit_price"] == pytest.approx(40.0) and data["unit_cost"] == pytest.approx(18.0)
     assert data["economics_defaults"] == ["unit_price", "unit_cost", "salvage_value"]
@@ -36,23 +25,23 @@ def test_the_approval_data_carries_the_money_of_the_proposed_buy(waiting, planne
     assert data["newsvendor_buy_quantity"] > data["demand_median"]
 
 
-def test_a_preview_states_the_money_at_its_safety_stock_and_the_accept_records_it(waiting, planner):
-    low = approvals.approve_manufacturing(waiting.pk, "modify", 0.10, user=planner)["money"]
-    high = approvals.approve_manufacturing(waiting.pk, "modify", 0.30, user=planner)["money"]
+def test_a_preview_states_the_money_at_its_safety_stock_and_the_accept_records_it(at_order, planner):
+    low = approvals.approve_manufacturing(at_order.pk, "modify", 0.10, user=planner)["money"]
+    high = approvals.approve_manufacturing(at_order.pk, "modify", 0.30, user=planner)["money"]
     assert high["stockout_probability"] < low["stockout_probability"]
     assert high["expected_leftover_units"] > low["expected_leftover_units"]
     assert high["newsvendor_buy_quantity"] == low["newsvendor_buy_quantity"]  # the buy changed, not demand
-    approvals.approve_manufacturing(waiting.pk, "accept", 0.30, user=planner)
-    accepted = Approval.objects.get(season=waiting, action="accept")
+    approvals.approve_manufacturing(at_order.pk, "accept", 0.30, user=planner)
+    accepted = Approval.objects.get(season=at_order, action="accept")
     assert accepted.values["money"]["expected_gross_margin"] == high["expected_gross_margin"]
-    message = waiting.events.filter(payload__message__startswith="Manufacturing order accepted").get()
+    message = at_order.events.filter(payload__message__startswith="Manufacturing order accepted").get()
     assert "expected gross margin" in message.payload["message"]
 
 
-def test_the_panel_shows_the_money_view(waiting, planner):
+def test_the_panel_shows_the_money_view(at_order, planner):
     client = Client()
     client.force_login(planner)
-    page = client.get(f"/seasons/{waiting.pk}/").content.decode()
+    page = client.get(f"/seasons/{at_order.pk}/").content.decode()
     assert "Expected gross margin" in page and "Newsvendor buy" in page and "(default: history)" in page
 
 

@@ -3,7 +3,6 @@ markdown approval, the saved comparison and the season's list, the errors, and t
 import uuid
 
 import pytest
-from django.db.models import F
 
 from mlpipeline.allocation import split_by_shares
 from mlpipeline.simulator import Scenario, compare_rest_of_season
@@ -12,7 +11,7 @@ from planning.selectors import scenarios as scenario_reads
 from planning.services import scenarios
 from planning.services.allocation import original_forecast
 from planning.tests.season_fixtures import *  # noqa: F403  (fixtures)
-from planning.tests.season_fixtures import accept_order, start_season, upload_week
+from planning.tests.season_fixtures import accept_order, priced, start_season, upload_week
 from planning.tests.test_exports import assert_twins
 
 pytestmark = pytest.mark.django_db
@@ -23,20 +22,6 @@ SPEC_FIELDS = ("name", "manufacturing_qty", "expected_units_sold", "expected_sel
 BUYS = [{"name": "lean", "safety_stock_pct": 0.10}, {"name": "proposed"},
         {"name": "deep", "safety_stock_pct": 0.30}, {"name": "double", "manufacturing_qty": None}]
 PATHS = 400
-
-
-def priced(season, price=40.0):
-    HistoricalSale.objects.filter(category_id=season.category_id).update(revenue=F("units") * price)
-
-
-@pytest.fixture
-def at_order(seeded, planner, inline_jobs, fit_memo):
-    """A season waiting for the manufacturing approval, its history priced at 40."""
-    season = start_season(planner)
-    season.refresh_from_db()
-    assert season.pending_approval == Season.PendingApproval.MANUFACTURING
-    priced(season)
-    return season
 
 
 def scaled_week(season, week, factor):
@@ -52,7 +37,7 @@ def at_markdown(seeded, planner, inline_jobs, fit_memo):
     season = start_season(planner, {"markdown_checkpoint_week": 3})
     accept_order(season, planner)
     season.refresh_from_db()
-    priced(season)
+    priced(season.category_id)
     for week in (1, 2, 3):
         upload_week(season, week, scaled_week(season, week, 0.5))
     season.refresh_from_db()
