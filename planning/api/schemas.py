@@ -217,6 +217,7 @@ class MarkdownPreviewOut(Schema):
     elasticity_coefficient: float = Field(..., examples=[2.0])
     recommended_markdown_pct: float = Field(..., examples=[0.1], description="0..0.40 in steps of 0.05")
     expected_lift: float = Field(..., examples=[0.15])
+    scenario: dict | None = Field(None, description="The compared scenario the depth comes from, if it does")
     reasoning: str = Field(..., examples=["sell-through 55.0% vs target 60%: gap 5.0% x elasticity 2.0 = 10.0%, "
                                           "rounded half up to the nearest 5% -> markdown 10%"])
 

@@ -303,7 +303,8 @@ MARKDOWN = ApprovalKind(
         "workflow_id": str(wf.pk), "action": "accept", "committed": True, "replayed": replayed,
         "status": Run.objects.values_list("status", flat=True).get(pk=wf.current_run_id),
         "markdown": markdown_dict(decision)},
-    preview_body=lambda final: {"markdown": markdown_view(final, final["week"])},
+    preview_body=lambda final: {"markdown": {**markdown_view(final, final["week"]),
+                                             "scenario": final.get("scenario")}},
 )
 
 

@@ -127,6 +127,7 @@ def test_the_panel_form_accepts_a_quantity_or_a_scenario(at_order, planner):
     qty = round(demand_of(at_order) * 1.1)
     preview = client.post(url, {"action": "modify", "manufacturing_qty": str(qty)}, HTTP_HX_REQUEST="true")
     assert preview.status_code == 200 and f"{qty:,}" in preview.content.decode()
+    assert "your quantity" in preview.content.decode()
     half = client.post(url, {"action": "modify", "scenario": "lean"}, HTTP_HX_REQUEST="true")
     assert half.status_code == 422 and "a scenario needs its comparison" in half.content.decode()
     comparison = scenarios.compare(at_order.pk, [{"name": "lean", "manufacturing_qty": qty}], paths=100, user=planner)
@@ -144,3 +145,20 @@ def test_the_markdown_approval_compares_depths_in_money(at_markdown):
     assert comparison.week == decision.week and comparison.recommended in {r["name"] for r in comparison.results}
     event = at_markdown.events.get(payload__message__startswith="Markdown in money").payload
     assert event["comparison_id"] == comparison.pk and "Highest expected margin" in event["message"]
+
+
+def test_the_markdown_panel_names_the_accepted_scenario(at_markdown, planner):
+    from django.test import Client
+
+    comparison = at_markdown.scenario_comparisons.get(kind="markdown")
+    name = next(r["name"] for r in comparison.results if r["settings"]["markdown_pct"] == 0.0)
+    client = Client()
+    client.force_login(planner)
+    url = f"/seasons/{at_markdown.pk}/markdown"
+    preview = client.post(url, {"action": "modify", "comparison_id": str(comparison.pk), "scenario": name},
+                          HTTP_HX_REQUEST="true").content.decode()
+    assert f"scenario “{name}”" in preview
+    approvals.approve_markdown(at_markdown.pk, "accept", comparison_id=comparison.pk, scenario=name, user=planner)
+    page = client.get(f"/seasons/{at_markdown.pk}/").content.decode()
+    assert f"markdown = scenario “{name}” of comparison {comparison.pk} = 0%" in page
+    assert "sell-through met the target" not in page and "Accepted</strong>" in page

@@ -4,7 +4,7 @@ selects and arranges them for display. The store tables show one page of rows ea
 (planning.views.store_tables), whatever the number of stores."""
 from django.db.models import Sum
 
-from planning.models import Allocation, MarkdownDecision, Run, StoreCluster, VarianceCheck, WeeklyActual
+from planning.models import Allocation, Approval, MarkdownDecision, Run, StoreCluster, VarianceCheck, WeeklyActual
 from planning.selectors.agent_cards import agent_cards
 from planning.services import allocation as plans
 from planning.views import store_tables
@@ -124,5 +124,12 @@ def in_season(season, forecast, *, params=None, clusters=()):
         "shipments_table": store_tables.shipments_table(season, queue_week, params or {}, clusters),
         "shipped_total": shipped_total,
         "markdown": MarkdownDecision.objects.filter(season=season).select_related("decided_by").first(),
+        "markdown_scenario": _accepted_scenario(season, Approval.Kind.MARKDOWN),
     }
+
+
+def _accepted_scenario(season, kind):
+    """The compared scenario an accepted approval of ``kind`` took, if it took one."""
+    accepted = season.approvals.filter(kind=kind, action=Approval.Action.ACCEPT).values_list("values", flat=True).last()
+    return (accepted or {}).get("scenario")
 

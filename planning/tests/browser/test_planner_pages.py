@@ -101,7 +101,7 @@ def test_pre_season_flow_to_an_accepted_order(page, live_url):
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#manufacturing-preview")).to_contain_text("at 25% safety stock")
     # The preview's event reaches the inventory card over the WebSocket.
-    expect(inventory.locator(".log")).to_contain_text("Preview: safety stock 25%")
+    expect(inventory.locator(".log")).to_contain_text("Preview: 25% safety stock")
 
     page.get_by_role("button", name="Accept order").click()
     expect(page.locator("#manufacturing-panel .alert.ok")).to_contain_text("Accepted by planner")
