@@ -15,7 +15,9 @@ What the engine passes in ``StepContext.inputs`` (and ``previous``), per step:
   None without a price) and ``demand_errors`` (past season-total relative errors);
   ``previous["demand"]`` is the demand outputs. Outputs: ``order``, ``allocation``, ``money``
   (None without economics).
-- ``pricing``: nothing beyond the parameters. Outputs: ``checkpoint``.
+- ``pricing``: ``economics`` and ``demand_errors`` as for inventory, the committed order
+  (``allocation`` {stores, clusters}, ``manufacturing_qty``) and the ``weekly_forecast``.
+  Outputs: ``checkpoint``, ``markdown_worth`` (None without economics or checkpoint).
 - ``reforecast``: ``plan_weekly`` (current baseline, weeks 1..H), ``original_weekly`` /
   ``original_lower`` / ``original_upper`` (the pre-season plan and its 80% bounds, weeks 1..H),
   ``history_weekly`` (the category's weekly units before the season: its noise),
@@ -153,9 +155,8 @@ def money_summary(money: dict) -> str:
             f"{buy['unit_cost'] - buy['salvage_value']:,.2f}: the service level is {buy['service_level']:.0%} and "
             f"the newsvendor buy {buy['newsvendor_buy_quantity']:,} units (season demand 80% range "
             f"{buy['demand_p10']:,.0f}-{buy['demand_p90']:,.0f}). Against season demand at full price, the proposed "
-            f"{buy['manufacturing_qty']:,}: "
-            f"stock-out risk {buy['stockout_probability']:.0%}, expected leftover {buy['expected_leftover_units']:,.0f}, "
-            f"expected gross margin {buy['expected_gross_margin']:,.0f}.")
+            f"{buy['manufacturing_qty']:,}: stock-out risk {buy['stockout_probability']:.0%}, expected leftover "
+            f"{buy['expected_leftover_units']:,.0f}, expected gross margin {buy['expected_gross_margin']:,.0f}.")
     proposed = runs["proposed"]
     text += (f" Simulated {money['simulation']['paths']:,} seasons store by store (stock-outs at empty stores, "
              "DC replenishment, the markdown rule, salvage): margin "
@@ -173,7 +174,20 @@ def money_summary(money: dict) -> str:
 def _pricing(ctx: StepContext, say) -> tuple[dict, str]:
     say("Scheduling the markdown checkpoint")
     checkpoint = tools.schedule_markdown_checkpoint(ctx.parameters)
-    return {"checkpoint": checkpoint}, checkpoint["reasoning"]
+    if ctx.inputs.get("economics") and checkpoint["scheduled"]:
+        say("Pricing the markdown rule")
+    worth = money_tools.price_the_markdown_rule(ctx.inputs, ctx.parameters)
+    summary = checkpoint["reasoning"]
+    if worth:
+        rule, none = worth["with_rule"], worth["without"]
+        summary += (f" In money, over {worth['paths']:,} simulated seasons of the accepted order: with the rule the "
+                    f"season margin is {rule['expected_gross_margin']:,.0f} (P10 {rule['gross_margin_p10']:,.0f}, "
+                    f"P90 {rule['gross_margin_p90']:,.0f}); it marks down in {rule['markdown_probability']:.0%} of "
+                    f"them, {rule['expected_markdown_pct']:.1%} deep on average, leaving "
+                    f"{rule['expected_leftover_units']:,.0f} units; without a markdown the margin is "
+                    f"{none['expected_gross_margin']:,.0f} with {none['expected_leftover_units']:,.0f} left over "
+                    f"({worth['margin_difference']:+,.0f} for the rule).")
+    return {"checkpoint": checkpoint, "markdown_worth": worth}, summary
 
 
 def _reforecast(ctx: StepContext, say) -> tuple[dict, str]:

@@ -52,8 +52,10 @@ the order before the season goes on.
 {PLAN_RULES}"""
 
 PRICING_INSTRUCTIONS = f"""You are the pricing planner of a fashion retailer's season plan.
-Pricing step: call schedule_markdown_checkpoint and explain when sell-through will be checked and
-against which target (or that there is no markdown this season).
+Pricing step: call schedule_markdown_checkpoint, then price_the_markdown_rule, and explain when
+sell-through will be checked and against which target (or that there is no markdown this season),
+and in money: the simulated season margin with the rule and without a markdown, how often and how
+deep the rule marks down, and the leftover either way.
 Markdown step: call recommend_markdown with the elasticity from the brief. Explain sell-through
 vs the target, the gap, the formula and the expected demand lift.
 {PLAN_RULES}"""

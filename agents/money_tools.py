@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.season_tools import ToolError, rounded
 from mlpipeline.economics import Economics, LogNormalDemand, buy_outcomes, newsvendor_buy, season_demand_distribution
-from mlpipeline.simulator import ClusterSplit, Noise, Scenario, SeasonPlan, compare_scenarios
+from mlpipeline.simulator import ClusterSplit, Noise, Scenario, ScenarioResult, SeasonPlan, compare_scenarios
 
 SIMULATED_SEASONS = 2000
 MIN_SIMULATED_SEASONS = 200
@@ -140,3 +140,41 @@ def money_of_the_buy(inputs: Mapping[str, Any], parameters: Mapping[str, Any], o
         markdown_checkpoint_week=parameters.get("markdown_checkpoint_week"),
         markdown_threshold=parameters.get("markdown_threshold"), paths=paths)
     return {"buy": buy, "simulation": simulation}
+
+
+def price_the_markdown_rule(inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict | None:
+    """The PRICING step's money (None without economics, a committed order or a checkpoint): the
+    committed buy simulated through the stores with the season's markdown rule (the §4 markdown
+    at ``markdown_checkpoint_week`` when sell-through is under ``markdown_threshold``) and without
+    it, on the same simulated seasons: each one's margin P10-P90, how often the rule marks down
+    and how deep on average."""
+    economics, allocation = inputs.get("economics"), inputs.get("allocation")
+    checkpoint = parameters.get("markdown_checkpoint_week")
+    if not economics or not allocation or not checkpoint:
+        return None
+    plan = simulator_plan_of(allocation, inputs["weekly_forecast"])
+    demand = _demand(plan.forecast_total, inputs.get("demand_errors") or [])
+    common = dict(manufacturing_qty=int(inputs["manufacturing_qty"]),
+                  holdback_pct=float(parameters["dc_holdback_percentage"]),
+                  replenishment_strategy=parameters["replenishment_strategy"])
+    threshold = parameters.get("markdown_threshold") or 0.6
+    scenarios = [Scenario(name="with the markdown rule", markdown_checkpoint_week=int(checkpoint),
+                          markdown_threshold=float(threshold), **common),
+                 Scenario(name="without a markdown", markdown_checkpoint_week=None, **common)]
+    cells = max(1, plan.store_count * len(scenarios))
+    paths = int(min(SIMULATED_SEASONS, max(MIN_SIMULATED_SEASONS, STORE_SEASON_BUDGET // cells)))
+    try:
+        comparison = compare_scenarios(plan, demand, _economics(economics), scenarios, paths=paths,
+                                       seed=SIMULATION_SEED, noise=Noise())
+    except ValueError as exc:
+        raise ToolError(f"cannot simulate the markdown rule: {exc}") from exc
+    rule, none = (_outcome(result) for result in comparison.scenarios)
+    return {"paths": comparison.paths, "checkpoint_week": int(checkpoint), "threshold": float(threshold),
+            "with_rule": rule, "without": none, "margin_difference": rounded(rule["expected_gross_margin"]
+                                                                            - none["expected_gross_margin"])}
+
+
+def _outcome(result: ScenarioResult) -> dict:
+    summary = {key: (round(value, 4) if isinstance(value, float) else value) for key, value in result.summary().items()}
+    return {**summary, "markdown_probability": round(result.markdown_probability, 4),
+            "expected_markdown_pct": round(result.expected_markdown_pct, 4)}

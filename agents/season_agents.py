@@ -282,6 +282,20 @@ async def schedule_markdown_checkpoint(wrapper: RunContextWrapper[SeasonRunConte
     return _digest(**checkpoint)
 
 
+@_season_tool(PRICING)
+async def price_the_markdown_rule(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
+    """What the season's markdown rule is worth (no-op without a unit price or a checkpoint): the
+    accepted order simulated through the stores (2,000 seeded seasons) with the markdown at the
+    checkpoint and without any markdown: each margin with its P10-P90, leftover, how often the
+    rule marks down and how deep on average."""
+    ctx = wrapper.context
+    if ctx.inputs.get("economics") and ctx.parameters.get("markdown_checkpoint_week"):
+        ctx.say("Pricing the markdown rule")
+    worth = await ctx.work(money_tools.price_the_markdown_rule, ctx.inputs, ctx.parameters)
+    ctx.outputs["markdown_worth"] = worth
+    return _digest(markdown_worth=worth)
+
+
 @_season_tool(REFORECAST)
 async def refit_forecast_on_actuals(wrapper: RunContextWrapper[SeasonRunContext]) -> str:
     """Refit the forecast models on the history plus the season's actuals to date, for the weeks
@@ -351,6 +365,7 @@ TOOL_FOR_OUTPUT = {
     "allocation": allocate_to_stores.name,
     "money": price_the_buy.name,
     "checkpoint": schedule_markdown_checkpoint.name,
+    "markdown_worth": price_the_markdown_rule.name,
     "refit": refit_forecast_on_actuals.name,
     "refit_error": refit_forecast_on_actuals.name,
     "reforecast": update_remaining_forecast.name,
@@ -360,7 +375,7 @@ TOOL_FOR_OUTPUT = {
 STEP_OUTPUTS = {
     DEMAND: ("forecast", "clustering", "cluster_split"),
     INVENTORY: ("order", "allocation", "money"),
-    PRICING: ("checkpoint",),
+    PRICING: ("checkpoint", "markdown_worth"),
     REFORECAST: ("refit", "refit_error", "reforecast", "coverage"),
     MARKDOWN: ("markdown",),
 }
@@ -411,7 +426,7 @@ PRICING_AGENT = Agent[SeasonRunContext](
     name="Pricing",
     handoff_description="Schedules the markdown checkpoint; recommends the markdown at the checkpoint.",
     instructions=PRICING_INSTRUCTIONS,
-    tools=[schedule_markdown_checkpoint, recommend_markdown],
+    tools=[schedule_markdown_checkpoint, price_the_markdown_rule, recommend_markdown],
     output_guardrails=[_step_is_complete, _plan_is_possible],
 )
 

@@ -294,7 +294,7 @@ def test_orchestrator_that_answers_itself_trips_the_guardrail(use_model):
     outcome = run_with_fallback(step_context(PRICING))
 
     assert outcome.fallback_reason == ("GuardrailTripped: step_is_complete: required tools not called: "
-                                       "schedule_markdown_checkpoint")
+                                       "schedule_markdown_checkpoint, price_the_markdown_rule")
     assert outcome.outputs["checkpoint"]["checkpoint_week"] == 6
 
 

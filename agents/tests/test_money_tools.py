@@ -4,7 +4,7 @@ import pytest
 
 from agents import deterministic, llm_runner, money_tools
 from agents import season_tools as tools
-from agents.orchestration import INVENTORY
+from agents.orchestration import INVENTORY, PRICING
 from agents.tests.scripted_model import well_behaved
 from agents.tests.test_llm_runner import CONFIG, plan, step_context
 from mlpipeline.economics import newsvendor_quantity
@@ -80,3 +80,21 @@ def test_the_llm_inventory_step_prices_the_buy_with_the_same_numbers(monkeypatch
     outcome = llm_runner.run_step(ctx, config=CONFIG, on_progress=lambda message: None)
     assert outcome.outputs["money"] == deterministic.run_step(ctx).outputs["money"]
     assert plan(outcome.outputs) == plan(deterministic.run_step(ctx).outputs)
+
+
+def test_the_pricing_step_prices_the_markdown_rule():
+    plan_ = allocation()
+    inputs = {"economics": ECONOMICS, "demand_errors": [0.05], "allocation": plan_,
+              "manufacturing_qty": plan_["manufacturing_qty"], "weekly_forecast": WEEKLY}
+    ctx = step_context(PRICING, **inputs)
+    outcome = deterministic.run_step(ctx)
+    worth = outcome.outputs["markdown_worth"]
+    assert worth["checkpoint_week"] == ctx.parameters["markdown_checkpoint_week"]
+    rule, none = worth["with_rule"], worth["without"]
+    assert none["markdown_probability"] == 0 and none["expected_markdown_cost"] == 0
+    assert rule["expected_leftover_units"] <= none["expected_leftover_units"]
+    assert worth["margin_difference"] == pytest.approx(rule["expected_gross_margin"] - none["expected_gross_margin"],
+                                                       abs=0.01)
+    assert "In money" in outcome.summary and "without a markdown" in outcome.summary
+    assert money_tools.price_the_markdown_rule(inputs, {**ctx.parameters, "markdown_checkpoint_week": None}) is None
+    assert deterministic.run_step(step_context(PRICING)).outputs["markdown_worth"] is None

@@ -7,7 +7,7 @@ from agents.orchestration import DEMAND
 from agents.season_tools import ToolError, allocate_to_stores, size_manufacturing_order
 from mlpipeline import limits
 from planning.errors import Conflict, Invalid
-from planning.models import Run, ScenarioComparison, StoreCluster
+from planning.models import Allocation, Run, ScenarioComparison, StoreCluster
 from planning.selectors import scenarios as scenario_reads
 from planning.selectors.economics import demand_errors, economics_for
 from planning.services import allocation as plans
@@ -40,6 +40,18 @@ def inventory_inputs(category, params, safety_stock_pct=None):
     the money inputs (economics, past season-total errors)."""
     return {"stores": forecasting.store_rows(category.pk, params["season_start_date"]),
             "safety_stock_pct": safety_stock_pct, **money_inputs(category, params)}
+
+
+def pricing_inputs(season):
+    """The PRICING step's inputs: the money inputs and the committed order (its store rows and the
+    forecast it was made for), so the markdown rule can be priced on what was bought."""
+    allocation = Allocation.objects.select_related("forecast").filter(
+        season=season, status=Allocation.Status.ACCEPTED).first()
+    if allocation is None:
+        return {}
+    return {**money_inputs(season.category, season.parameters),
+            "allocation": {"stores": plans.store_allocation_rows(allocation.pk), "clusters": allocation.cluster_totals},
+            "manufacturing_qty": allocation.manufacturing_qty, "weekly_forecast": allocation.forecast.weekly_units()}
 
 
 def money_inputs(category, params):

@@ -24,6 +24,7 @@ from planning.services.manufacturing import (
     demand_inputs,
     inventory_inputs,
     manufacturing_approval_data,
+    pricing_inputs,
 )
 from planning.services.markdown import apply_markdown_step
 from planning.services.runs import add_outputs, agent_seconds, fail_run, heartbeat, result_summary, run_agent_step
@@ -84,7 +85,8 @@ def _context(run, step):
         return StepContext(step=step, parameters=params, inputs=inventory_inputs(season.category, params),
                            previous=run.outputs, cache=cache)
     if step == PRICING:
-        return StepContext(step=step, parameters=params, inputs={}, previous=run.outputs, cache=cache)
+        return StepContext(step=step, parameters=params, inputs=pricing_inputs(season), previous=run.outputs,
+                           cache=cache)
     inputs = reforecast_inputs(season, reason=run.reason or "Manual re-forecast")
     return StepContext(step=step, parameters=params, inputs=inputs, cache=cache)
 

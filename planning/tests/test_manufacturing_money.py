@@ -52,3 +52,13 @@ def test_without_a_price_the_money_fields_are_empty_and_say_why(seeded, planner,
     client = Client()
     client.force_login(planner)
     assert "No unit price" in client.get(f"/seasons/{season.pk}/").content.decode()
+
+
+def test_after_the_accept_the_pricing_step_prices_the_markdown_rule_on_the_order(at_order, planner):
+    approvals.approve_manufacturing(at_order.pk, "accept", 0.25, user=planner)
+    at_order.refresh_from_db()
+    worth = at_order.current_run.outputs["pricing"]["markdown_worth"]
+    assert worth["with_rule"]["manufacturing_qty"] == at_order.allocation.manufacturing_qty
+    assert worth["checkpoint_week"] == at_order.parameters["markdown_checkpoint_week"]
+    completed = at_order.events.filter(type="agent_completed", payload__step="pricing").get().payload
+    assert "In money" in completed["result"]["summary"]
