@@ -21,7 +21,7 @@ from mlpipeline.economics import (
     season_total_errors,
 )
 from mlpipeline.simulator import SeasonPlan
-from planning.models import Allocation, HistoricalSale
+from planning.models import Allocation, CategoryDaySales
 from planning.services import forecasting
 
 PRICE_WINDOW_DAYS = 52 * 7
@@ -41,14 +41,15 @@ class SeasonEconomics:
 
 def history_unit_price(category_id, season_start) -> float | None:
     """The category's revenue / units over the last 52 weeks of history before the season (only
-    rows that carry a revenue), or None without such rows."""
+    rows that carry a revenue), or None without such rows. Read from the day totals
+    (``CategoryDaySales``: the units and revenue of each day's priced rows)."""
     start = season_start if isinstance(season_start, date) else date.fromisoformat(str(season_start))
-    rows = HistoricalSale.objects.filter(category_id=category_id, date__lt=start, revenue__isnull=False)
-    last = rows.order_by("-date").values_list("date", flat=True).first()
+    days = CategoryDaySales.objects.filter(category_id=category_id, date__lt=start, priced_rows__gt=0)
+    last = days.order_by("-date").values_list("date", flat=True).first()
     if last is None:
         return None
-    totals = rows.filter(date__gt=last - timedelta(days=PRICE_WINDOW_DAYS)).aggregate(
-        units=Sum("units"), revenue=Sum("revenue"))
+    totals = days.filter(date__gt=last - timedelta(days=PRICE_WINDOW_DAYS)).aggregate(
+        units=Sum("priced_units"), revenue=Sum("revenue"))
     if not totals["units"] or not totals["revenue"] or totals["revenue"] <= 0:
         return None
     return float(totals["revenue"]) / float(totals["units"])

@@ -1,8 +1,10 @@
 """From stored sales history to the inputs of the forecast tool, and the DB-backed fit cache.
 
-The category's daily units are summed in SQL (one row per day), bucketed into 7-day weeks aligned
-to the season start weekday by ``mlpipeline.weekly.weekly_series`` and cut at the season start,
-so the models never see the season they forecast. Fits are cached in ``FitCache`` keyed by
+The category's daily units are read from its day totals (``CategoryDaySales``, one row per day,
+kept by the history import), bucketed into 7-day weeks aligned to the season start weekday by
+``mlpipeline.weekly.weekly_series`` and cut at the season start, so the models never see the
+season they forecast. The stores' 52-week units come from ``StoreYearSales``; only a season that
+starts inside the history (its 52 weeks end before the history does) sums HistoricalSale rows. Fits are cached in ``FitCache`` keyed by
 (category, Category.data_version, season start, horizon, weighting[, actuals]): a page view, a
 modify-approval or a re-run of a step never refits, and an import (which bumps data_version)
 always does.
@@ -15,7 +17,7 @@ from django.db.models import Sum
 
 from agents.season_tools import cache_key
 from mlpipeline.weekly import weekly_series
-from planning.models import FitCache, HistoricalSale, Store
+from planning.models import CategoryDaySales, FitCache, HistoricalSale, Store, StoreYearSales
 
 MIN_HISTORY_WEEKS = 8  # below this the forecast is refused (SPEC §4)
 CLUSTER_SHARE_DAYS = 364  # cluster shares and store factors use the last 52 weeks of history
@@ -45,10 +47,10 @@ def _as_date(value):
 
 def daily_units(category_id, *, before=None):
     """Units per calendar day of a category (summed over stores), oldest first."""
-    qs = HistoricalSale.objects.filter(category_id=category_id)
+    qs = CategoryDaySales.objects.filter(category_id=category_id)
     if before is not None:
         qs = qs.filter(date__lt=before)
-    rows = list(qs.values("date").annotate(units=Sum("units")).order_by("date").values_list("date", "units"))
+    rows = list(qs.order_by("date").values_list("date", "units"))
     if not rows:
         return pd.Series(dtype="float64")
     dates, units = zip(*rows)
@@ -99,12 +101,18 @@ def refit_history(history, season_start, actual_weekly):
 
 
 def store_history_units(category_id, season_start):
-    """Each store's units of the category in the last 52 weeks of history before the season."""
+    """Each store's units of the category in the last 52 weeks of history before the season: the
+    stored store years when they end on the season's last day of history (a season after the
+    history), else summed from the base rows (a season that starts inside the history)."""
     start = _as_date(season_start)
-    last = (HistoricalSale.objects.filter(category_id=category_id, date__lt=start)
+    last = (CategoryDaySales.objects.filter(category_id=category_id, date__lt=start)
             .order_by("-date").values_list("date", flat=True).first())
     if last is None:
         return {}
+    stored = StoreYearSales.objects.filter(category_id=category_id, window_end=last).values_list("store_id", "units")
+    units = {store_id: float(units) for store_id, units in stored}
+    if units:
+        return units
     since = last - timedelta(days=CLUSTER_SHARE_DAYS - 1)
     rows = (HistoricalSale.objects.filter(category_id=category_id, date__gte=since, date__lte=last)
             .values("store_id").annotate(units=Sum("units")).values_list("store_id", "units"))

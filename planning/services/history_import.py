@@ -1,6 +1,9 @@
 """Import of historical sales (``date, category, store_id, quantity_sold[, revenue]``): checked
 in full, then written in one transaction; rows already stored for a (store, category, date) are
-replaced (SPEC §5)."""
+replaced (SPEC §5). The same transaction keeps the sales rollups (history_rollups: the day
+totals of the (category, date) pairs the file touched, and each touched category's store years);
+the touched categories' rows are locked first, so two imports of one category run one after the
+other (on PostgreSQL; SQLite has one writer anyway)."""
 from __future__ import annotations
 
 import time
@@ -13,7 +16,7 @@ from django.db.models import F
 from mlpipeline.data import category_slug
 from planning.errors import Invalid
 from planning.models import Category, DataUpload, HistoricalSale, Store
-from planning.services import data_quality
+from planning.services import data_quality, history_rollups
 from planning.services.csv_files import (
     RowErrors,
     check_columns,
@@ -81,10 +84,12 @@ def import_historical_sales(source, *, filename="", user=None) -> dict:
             [Category(id=cid, name=name) for cid, name in sales["new_categories"].items()],
             ignore_conflicts=True,  # another upload may have created it meanwhile
         )
-        before = HistoricalSale.objects.count()
-        _write_sales(sales)
-        added = HistoricalSale.objects.count() - before
         touched = sales["category_ids"]
+        list(Category.objects.select_for_update().filter(id__in=touched).order_by("id").values_list("id"))
+        stored_days = history_rollups.stored_days(touched)
+        before = HistoricalSale.objects.count()
+        _write_sales(sales, stored_days)
+        added = HistoricalSale.objects.count() - before
         Category.objects.filter(id__in=touched).update(data_version=F("data_version") + 1)
         stored = {
             cid: (name, version)
@@ -236,12 +241,13 @@ def _check_duplicate_days(sales, errors, n_categories):
     )
 
 
-def _write_sales(sales):
+def _write_sales(sales, before):
     """Upsert through a staging table: one INSERT .. SELECT .. ON CONFLICT DO UPDATE statement is
     several times faster on SQLite than a row-by-row upsert, and it is the same SQL on PostgreSQL
     (where COPY fills the staging table, since one INSERT per row costs a round trip).
     Rows go in (category, date, store) order, so both indexes of the table grow at a few points
-    instead of at random."""
+    instead of at random. Then the rollups of what was written (history_rollups), ``before``
+    being the touched categories' stored days before the write."""
     meta = HistoricalSale._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
@@ -270,6 +276,7 @@ def _write_sales(sales):
             f"{units} = excluded.{units}, {revenue} = excluded.{revenue}"
         )
         cursor.execute(f"DROP TABLE {staging}")
+        history_rollups.refresh_after_import(cursor, sales, before)
 
 
 def _sale_rows(sales, batch=100_000):
