@@ -150,7 +150,7 @@ def test_orm_writes_keep_the_rollups(stores):
 def test_data_migration_fills_the_rollups(stores):
     history_import.import_historical_sales(io.BytesIO(history_text(days=50).encode()))
     expected = rollup_days(), rollup_store_years()
-    migration = importlib.import_module("planning.migrations.0015_fill_sales_rollups")
+    migration = importlib.import_module("planning.migrations.0014_sales_rollups")
     schema_editor = SimpleNamespace(connection=connection)
     migration.empty(None, schema_editor)
     assert not CategoryDaySales.objects.exists() and not StoreYearSales.objects.exists()
