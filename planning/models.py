@@ -287,6 +287,27 @@ class DataUpload(models.Model):
         ordering = ["-created_at"]
 
 
+class Batch(models.Model):
+    """Seasons of several categories started together with the same parameters (issue #17: POST
+    /api/workflows/forecast-batch, the seasons page's "Plan all categories"): who, when, with what;
+    its seasons are ``seasons`` (each an ordinary season with its own run, approval and page)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    parameters = models.JSONField(default=dict, help_text="The seasons' parameters, as checked")
+    all_categories = models.BooleanField(default=False, help_text='Asked for "all" categories')
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="batches"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "batches"
+
+    def __str__(self):
+        return f"Batch {self.id}"
+
+
 class Season(models.Model):
     """The plan of one category's season: its parameters, its phase, the approval it waits for
     and the week it has reached. The committed order is its ``allocation``, the current baseline
@@ -319,6 +340,8 @@ class Season(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="seasons"
     )
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.SET_NULL, related_name="seasons",
+                              help_text="The batch that started it, if any")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -186,9 +186,10 @@ from planning.api import health  # noqa: E402  (routers register on `api`)
 
 api.add_router("/", health.router)
 
-from planning.api import approvals, debug, extraction, workflows  # noqa: E402
+from planning.api import approvals, batches, debug, extraction, workflows  # noqa: E402
 
 api.add_router("/", extraction.router)
+api.add_router("/", batches.router)
 api.add_router("/", workflows.router)
 api.add_router("/", approvals.router)
 api.add_router("/", debug.router)

@@ -97,30 +97,51 @@ def start_forecast(category_id, parameters, user=None, *, extraction_id=None, ba
     background unless told not to). Everything is checked before anything is written; the season,
     its link to the extraction it was started from and that extraction's token usage are written
     in one transaction."""
-    category = Category.objects.filter(pk=category_id).first()
-    if category is None:
-        raise NotFound(f"Unknown category {category_id!r}.")
+    category = known_category(category_id)
     params = season_parameters(parameters)
     extraction = extractions.extraction_for_season(extraction_id, user) if extraction_id else None
-    if not Store.objects.exists():
-        raise Invalid("No stores yet: upload the store attributes first.")
-    weeks = len(forecasting.history_weekly(category.pk, params["season_start_date"]))
-    if weeks < forecasting.MIN_HISTORY_WEEKS:
-        raise Invalid(f"Insufficient history: {category.name} has {weeks} full weeks of sales before "
-                      f"{params['season_start_date']}; at least {forecasting.MIN_HISTORY_WEEKS} are needed.")
-    check_economics_with_history(category.pk, params)
+    check_stores()
+    check_category(category, params)
     with transaction.atomic():
-        season = Season.objects.create(category=category, parameters=params, owner=user)
-        run = Run.objects.create(id=season.pk, season=season, kind=Run.Kind.PRE_SEASON, step=DEMAND, owner=user,
-                                 runner="llm" if orchestration.llm_config_from(settings) else "deterministic")
-        season.current_run = run
-        season.save(update_fields=["current_run"])
+        season, run = create_season(category, params, user)
         if extraction is not None:
             season.parameters = {**params, **extractions.claim_for_season(extraction, season)}
             season.save(update_fields=["parameters"])
             record_usage(run.pk, "extraction", extraction.token_usage)
     tasks.start_workflow(run.pk, background=background)
     return season  # as created: its run queued (pending)
+
+
+def known_category(category_id):
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise NotFound(f"Unknown category {category_id!r}.")
+    return category
+
+
+def check_stores():
+    if not Store.objects.exists():
+        raise Invalid("No stores yet: upload the store attributes first.")
+
+
+def check_category(category, params):
+    """Invalid unless ``category`` can be planned with ``params`` (checked by season_parameters):
+    enough weeks of history before the start, and economics that hold with its default price."""
+    weeks = len(forecasting.history_weekly(category.pk, params["season_start_date"]))
+    if weeks < forecasting.MIN_HISTORY_WEEKS:
+        raise Invalid(f"Insufficient history: {category.name} has {weeks} full weeks of sales before "
+                      f"{params['season_start_date']}; at least {forecasting.MIN_HISTORY_WEEKS} are needed.")
+    check_economics_with_history(category.pk, params)
+
+
+def create_season(category, params, user, *, batch=None):
+    """Write a season and its pre-season run (queued, not started); call inside a transaction."""
+    season = Season.objects.create(category=category, parameters=params, owner=user, batch=batch)
+    run = Run.objects.create(id=season.pk, season=season, kind=Run.Kind.PRE_SEASON, step=DEMAND, owner=user,
+                             runner="llm" if orchestration.llm_config_from(settings) else "deterministic")
+    season.current_run = run
+    season.save(update_fields=["current_run"])
+    return season, run
 
 
 def start_reforecast(*, workflow_id=None, forecast_id=None, reason="", user=None):
