@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from planning.views import data, report, scenarios, season, seasons, store_tables
+from planning.views import batches, data, report, scenarios, season, seasons, store_tables
 
 urlpatterns = [
     path("", seasons.seasons, name="seasons"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("seasons/new/extract", seasons.extract, name="extract-parameters"),
     path("seasons/new/check", seasons.check, name="check-parameters"),
     path("seasons/new/confirm", seasons.confirm, name="confirm-season"),
+    path("seasons/plan-all", batches.plan_all, name="plan-all"),
+    path("batches/<uuid:batch_id>/", batches.batch_progress, name="batch-progress"),
     # One season: the page, its panels (htmx) and the planner's actions.
     path("seasons/<uuid:season_id>/", season.season_page, name="season"),
     path("seasons/<uuid:season_id>/panels", season.season_panels, name="season-panels"),

@@ -20,7 +20,8 @@ def batch_seasons(batch):
         run = season.current_run
         rows.append({
             "category_id": season.category_id, "category_name": season.category.name,
-            "workflow_id": season.pk, "status": season.status, "phase": season.phase,
+            "workflow_id": season.pk, "status": season.status, "status_label": Run.Status(season.status).label,
+            "phase": season.phase,
             "step": run.step if run else "", "current_agent": (run.current_agent if run else "") or None,
             "progress_pct": run.progress_pct if run else 0, "pending_approval": season.pending_approval or None,
             "error": (run.error if run else "") or None,

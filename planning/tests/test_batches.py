@@ -122,3 +122,55 @@ def test_viewers_read_but_may_not_start(three_categories, planner_api, viewer_ap
     batch_id = planner_api.post(URL, json={"category_ids": TWO, "parameters": PARAMS}).json()["batch_id"]
     assert viewer_api.get(f"/api/batches/{batch_id}").status_code == 200
     assert viewer_api.get("/api/batches/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+# --- The seasons page's "Plan all categories" ------------------------------------------------------
+
+PAGE_FORM = {"season_start_date": "2025-03-01", "forecast_horizon_weeks": "12", "replenishment_strategy": "weekly",
+             "dc_holdback_percentage": "45", "markdown_checkpoint_week": "", "markdown_threshold": ""}
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def signed_in(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_seasons_page_offers_plan_all_to_planners_only(seeded, planner, viewer):
+    page = signed_in(planner).get("/").content.decode()
+    assert "Plan all categories" in page and 'hx-post="/seasons/plan-all"' in page
+    assert "Plan all categories" not in signed_in(viewer).get("/").content.decode()
+    assert signed_in(viewer).post("/seasons/plan-all", PAGE_FORM, **HTMX).status_code == 403
+    assert nothing_created()
+
+
+def test_plan_all_from_the_page_shows_the_progress_table_and_polls_while_running(
+        three_categories, planner, viewer, queued_jobs, fit_memo):
+    response = signed_in(planner).post("/seasons/plan-all", PAGE_FORM, **HTMX)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    html = response.content.decode()
+    batch = Batch.objects.get()
+    assert batch.parameters["dc_holdback_percentage"] == 0.45 and batch.all_categories
+    assert f'hx-get="/batches/{batch.pk}/"' in html and 'hx-trigger="every 2s"' in html
+    assert html.count("<tr>") == 1 + 3 and "0 of 3 planned" in html
+    for task, args in list(queued_jobs):
+        task(*args)
+    html = signed_in(viewer).get(f"/batches/{batch.pk}/", **HTMX).content.decode()
+    assert "3 of 3 planned" in html and "hx-trigger" not in html  # finished: no more polling
+    assert html.count("Awaiting Approval") == 3
+
+
+def test_plan_all_form_errors_are_shown_next_to_their_inputs(seeded, planner, queued_jobs):
+    client = signed_in(planner)
+    response = client.post("/seasons/plan-all", {**PAGE_FORM, "forecast_horizon_weeks": "60"}, **HTMX)
+    assert response.status_code == 422
+    assert 'id="forecast_horizon_weeks-error"' in response.content.decode()
+    response = client.post("/seasons/plan-all", PAGE_FORM, **HTMX)  # men's shirts and accessories: no history
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "cannot be planned" in html and "mens_shirts: Insufficient history" in html
+    assert 'value="2025-03-01"' in html  # what was typed is kept
+    assert nothing_created() and not queued_jobs

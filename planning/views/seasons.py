@@ -14,14 +14,10 @@ from planning.selectors.economics_defaults import card_economics
 from planning.services import extraction as extractions
 from planning.services import season_start
 from planning.views.access import can_plan, planner_required, rate_limited
+from planning.views.batches import REPLENISHMENT_CHOICES, plan_all_context
 
 # The confirmation card's inputs show fractions as percentages.
 PERCENT_FIELDS = ("dc_holdback_percentage", "markdown_threshold")
-REPLENISHMENT_CHOICES = [
-    ("weekly", "Weekly"),
-    ("bi-weekly", "Every second week (bi-weekly)"),
-    ("none", "None: everything ships at week 0"),
-]
 
 
 @login_required
@@ -34,7 +30,7 @@ def seasons(request):
     return render(
         request,
         "planning/seasons.html",
-        {"plans": plans, "can_plan": can_plan(request.user), "nav": "seasons"},
+        {"plans": plans, "can_plan": can_plan(request.user), "nav": "seasons", **plan_all_context()},
     )
 
 
