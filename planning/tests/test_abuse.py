@@ -220,6 +220,7 @@ def _csv(text):
 WRITES = {
     "/api/parameters/extract": ("planner", {"user_input": "12 weeks from March 1"}),
     "/api/workflows/forecast": ("planner", {"category_id": "womens_dresses", "parameters": PARAMS}),
+    "/api/workflows/forecast-batch": ("planner", {"category_ids": ["womens_dresses"], "parameters": PARAMS}),
     "/api/workflows/reforecast": ("planner", {"workflow_id": "{season}"}),
     "/api/approvals/manufacturing": ("planner", {"workflow_id": "{season}", "action": "accept"}),
     "/api/approvals/markdown": ("planner", {"workflow_id": "{season}", "action": "accept"}),
@@ -238,7 +239,8 @@ WRITES = {
 def endpoints(demo_stores, planner):
     """Every operation as (method, url, payload, needed role), with the ids of a real season."""
     season, forecast = make_season(planner)
-    ids = {"workflow_id": str(season.pk), "forecast_id": str(forecast.pk), "week_number": "1", "comparison_id": "1"}
+    ids = {"workflow_id": str(season.pk), "forecast_id": str(forecast.pk), "week_number": "1", "comparison_id": "1",
+           "batch_id": str(uuid.uuid4())}
     found = []
     for method, template in _operations():
         url = template.format(**ids)
