@@ -8,8 +8,8 @@ and ``page_of`` applies it to a queryset. The three querysets of the season page
 import math
 from dataclasses import dataclass, replace
 
-from django.db.models import Case, F, FilteredRelation, FloatField, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Abs, Coalesce
+from django.db.models import Case, DecimalField, F, FilteredRelation, FloatField, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Abs, Cast, Coalesce, Round
 
 from planning.models import Replenishment, StoreAllocation
 
@@ -159,7 +159,7 @@ STORE_VARIANCE = TableSpec(
         Column("week", "Week sold", "week_units", numeric=True),
         Column("plan", "Plan to date", "planned_units", numeric=True),
         Column("sold", "Sold to date", "sold_to_date", numeric=True),
-        Column("variance", "Variance", "variance", numeric=True),
+        Column("variance", "Variance", "variance_order", numeric=True),
         Column("band", "Band"),
     ),
 )
@@ -205,6 +205,10 @@ def store_variance(season, allocation, week, plan_per_unit, state):
                 When(sold_to_date__gt=0, then=Value(1.0)),
                 default=Value(0.0), output_field=FloatField(),
             ),
+        ).annotate(
+            # the order: variance to 9 places, so stores whose variances are equal but for the
+            # floating-point rounding of their sums sort by store id on every database
+            variance_order=Round(Cast("variance", DecimalField(max_digits=30, decimal_places=12)), 9),
         )
 
     rows = StoreAllocation.objects.filter(allocation=allocation).values(
