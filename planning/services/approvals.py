@@ -45,11 +45,12 @@ class ApprovalKind:
     kind: str  # Approval.Kind
     agent: str  # the agent whose card and events carry it
     field: str  # the planner's value, as the API names it
+    choices: str  # every way to give the value, for the message when none is given
     what: str  # "the manufacturing order", in messages
     proposed: Callable[[Season], Any]  # the value proposed to the planner
     committed: Callable[[Season], Any]  # the committed record, or None (inside the lock)
     same_value: Callable[[Any, Any], bool]  # (the planner's value, the committed record): an identical accept?
-    propose: Callable[[Season, float], Any]  # the proposal at a value (Invalid if impossible)
+    propose: Callable[[Season, Any], Any]  # the proposal at the planner's value (Invalid if impossible)
     values: Callable[[Any], dict]  # what an Approval row records of a proposal
     preview: Callable[[Any], str]  # the event line of a preview
     commit: Callable[[Season, Any, Any, Any], Any]  # (locked, proposal, user, now) -> record
@@ -105,7 +106,7 @@ def _preview(kind, season, value, note, user):
     if not _waiting(kind, season):
         raise Conflict(f"The season is {season.status}, not waiting for the approval of {kind.what}.")
     if value is None:
-        raise Invalid(f"{kind.field} is required to modify {kind.what}.",
+        raise Invalid(f"{kind.choices} is required to modify {kind.what}.",
                       errors=[{"field": kind.field, "message": "required for modify"}])
     proposal = kind.propose(season, value)
     Approval.objects.create(season=season, kind=kind.kind, action=Approval.Action.MODIFY,
@@ -206,6 +207,7 @@ def _order_values(proposal):
 MANUFACTURING = ApprovalKind(
     pending=Season.PendingApproval.MANUFACTURING, kind=Approval.Kind.MANUFACTURING, agent="inventory",
     field="safety_stock_pct", what="the manufacturing order",
+    choices="A safety_stock_pct, a manufacturing_qty or a scenario (comparison_id + scenario)",
     proposed=_proposed_buy, committed=_committed_allocation, same_value=_same_buy,
     propose=order_proposal, values=_order_values, preview=_order_preview,
     commit=_commit_order, accepted=_order_accepted,
@@ -288,6 +290,7 @@ def _commit_markdown(season, final, user, now):
 MARKDOWN = ApprovalKind(
     pending=Season.PendingApproval.MARKDOWN, kind=Approval.Kind.MARKDOWN, agent="pricing",
     field="elasticity_coefficient", what="the markdown",
+    choices="An elasticity_coefficient or a scenario (comparison_id + scenario)",
     proposed=_proposed_markdown, committed=_committed_markdown, same_value=_same_markdown,
     propose=_markdown_proposal,
     values=lambda final: {**approval_values(final, final["week"]), "scenario": final.get("scenario")},

@@ -162,3 +162,10 @@ def test_the_markdown_panel_names_the_accepted_scenario(at_markdown, planner):
     page = client.get(f"/seasons/{at_markdown.pk}/").content.decode()
     assert f"markdown = scenario “{name}” of comparison {comparison.pk} = 0%" in page
     assert "sell-through met the target" not in page and "Accepted</strong>" in page
+
+
+def test_a_preview_without_a_buy_names_every_way_to_give_one(at_order, planner_api):
+    answer = planner_api.post("/api/approvals/manufacturing", {"workflow_id": str(at_order.pk), "action": "modify"},
+                              content_type="application/json")
+    assert answer.status_code == 422
+    assert "A safety_stock_pct, a manufacturing_qty or a scenario" in answer.json()["detail"]
