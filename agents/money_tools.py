@@ -12,13 +12,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.season_tools import ToolError, rounded
+from mlpipeline.allocation import MARKDOWN_TARGET
 from mlpipeline.economics import Economics, LogNormalDemand, buy_outcomes, newsvendor_buy, season_demand_distribution
 from mlpipeline.simulator import ClusterSplit, Noise, Scenario, ScenarioResult, SeasonPlan, compare_scenarios
 
 SIMULATED_SEASONS = 2000
 MIN_SIMULATED_SEASONS = 200
-STORE_SEASON_BUDGET = 4_000_000  # store x season x buy cells of the inventory step's simulation (~0.2 s)
+STORE_SEASON_BUDGET = 4_000_000  # store x season x scenario cells of an automatic simulation (~0.2 s)
 SIMULATION_SEED = 0
+
+
+def simulated_seasons(stores: int, scenarios: int) -> int:
+    """How many seasons an automatic simulation (one the planner did not ask for) runs: 2,000 for
+    the demo's 50 stores, fewer for a national chain, so it stays well under a second; the
+    scenario comparison is where a planner asks for more."""
+    cells = max(1, stores * scenarios)
+    return int(min(SIMULATED_SEASONS, max(MIN_SIMULATED_SEASONS, STORE_SEASON_BUDGET // cells)))
 
 
 def _economics(economics: Mapping[str, Any]) -> Economics:
@@ -104,7 +113,7 @@ def simulate_buys(allocation: Mapping[str, Any], weekly_forecast: Sequence[float
         scenarios = [Scenario(name=str(b["name"]), manufacturing_qty=int(b["manufacturing_qty"]),
                               holdback_pct=float(holdback_pct), replenishment_strategy=replenishment_strategy,
                               markdown_checkpoint_week=markdown_checkpoint_week,
-                              markdown_threshold=0.6 if markdown_threshold is None else float(markdown_threshold))
+                              markdown_threshold=float(markdown_threshold or MARKDOWN_TARGET))
                      for b in buys]
         comparison = compare_scenarios(plan, demand, _economics(economics), scenarios, paths=paths, seed=seed,
                                        noise=Noise())
@@ -130,10 +139,7 @@ def money_of_the_buy(inputs: Mapping[str, Any], parameters: Mapping[str, Any], o
     buys = [{"name": "proposed", "manufacturing_qty": order["manufacturing_qty"]}]
     if buy["newsvendor_buy_quantity"] != order["manufacturing_qty"]:
         buys.append({"name": "newsvendor", "manufacturing_qty": buy["newsvendor_buy_quantity"]})
-    # 2,000 seasons for the demo's 50 stores; fewer for a national chain, so the step stays well
-    # under a second (the scenario comparison is where a planner asks for more)
-    cells = max(1, len(allocation["stores"]) * len(buys))
-    paths = int(min(SIMULATED_SEASONS, max(MIN_SIMULATED_SEASONS, STORE_SEASON_BUDGET // cells)))
+    paths = simulated_seasons(len(allocation["stores"]), len(buys))
     simulation = simulate_buys(
         allocation, weekly_forecast, errors, economics, buys, holdback_pct=float(parameters["dc_holdback_percentage"]),
         replenishment_strategy=parameters["replenishment_strategy"],
@@ -157,12 +163,11 @@ def price_the_markdown_rule(inputs: Mapping[str, Any], parameters: Mapping[str, 
     common = dict(manufacturing_qty=int(inputs["manufacturing_qty"]),
                   holdback_pct=float(parameters["dc_holdback_percentage"]),
                   replenishment_strategy=parameters["replenishment_strategy"])
-    threshold = parameters.get("markdown_threshold") or 0.6
+    threshold = parameters.get("markdown_threshold") or MARKDOWN_TARGET
     scenarios = [Scenario(name="with the markdown rule", markdown_checkpoint_week=int(checkpoint),
                           markdown_threshold=float(threshold), **common),
                  Scenario(name="without a markdown", markdown_checkpoint_week=None, **common)]
-    cells = max(1, plan.store_count * len(scenarios))
-    paths = int(min(SIMULATED_SEASONS, max(MIN_SIMULATED_SEASONS, STORE_SEASON_BUDGET // cells)))
+    paths = simulated_seasons(plan.store_count, len(scenarios))
     try:
         comparison = compare_scenarios(plan, demand, _economics(economics), scenarios, paths=paths,
                                        seed=SIMULATION_SEED, noise=Noise())

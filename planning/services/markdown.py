@@ -6,10 +6,11 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
+from agents.money_tools import simulated_seasons
 from agents.orchestration import MARKDOWN, StepContext
 from agents.season_tools import ToolError, recommend_markdown
 from mlpipeline import limits
-from mlpipeline.allocation import LIFT_PER_MARKDOWN
+from mlpipeline.allocation import LIFT_PER_MARKDOWN, MARKDOWN_TARGET
 from planning.errors import Invalid
 from planning.models import Forecast, MarkdownDecision, Run, Season
 from planning.selectors.economics import season_economics
@@ -22,8 +23,6 @@ from planning.services.runs import add_outputs, run_agent_step, week_progress_pc
 Status = Run.Status
 
 MARKDOWN_OPTIONS = ["modify", "accept"]
-DEPTH_PATHS = 2_000
-DEPTH_BUDGET = 4_000_000  # store x season x depth cells of the automatic depth comparison (~0.2 s)
 
 
 def markdown_checkpoint(run, allocation, week, units_sold, pct):
@@ -39,7 +38,7 @@ def markdown_checkpoint(run, allocation, week, units_sold, pct):
         return markdown_dict(existing)
     ctx = StepContext(step=MARKDOWN, parameters=params, inputs={
         "units_sold": units_sold, "manufacturing_qty": allocation.manufacturing_qty,
-        "target": params.get("markdown_threshold") or 0.60, "elasticity": limits.DEFAULT_ELASTICITY,
+        "target": params.get("markdown_threshold") or MARKDOWN_TARGET, "elasticity": limits.DEFAULT_ELASTICITY,
     })
     outcome = run_agent_step(run, MARKDOWN, ctx, progress_range=(pct, pct), extra={"week": week})
     md = outcome.outputs["markdown"]
@@ -95,7 +94,7 @@ def compare_depths(run, season, pct):
     depths = sorted({0.0, recommended, max(0.0, round(recommended - 0.05, 2)),
                      min(limits.MAX_MARKDOWN, round(recommended + 0.05, 2))})
     stores = season.allocation.stores.count()
-    paths = int(min(DEPTH_PATHS, max(scenarios.PATHS_RANGE[0], DEPTH_BUDGET // max(1, stores * len(depths)))))
+    paths = max(scenarios.PATHS_RANGE[0], simulated_seasons(stores, len(depths)))
     comparison = scenarios.compare(season.pk, [{"name": _depth_name(d, recommended), "markdown_pct": d}
                                                for d in depths], paths=paths, seed=0)
     rows = "; ".join(f"{r['name']}: margin {r['expected_gross_margin']:,.0f} (P10 {r['gross_margin_p10']:,.0f}, "
